@@ -1,0 +1,95 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Fastify, { type FastifyInstance } from 'fastify'
+import type { Redis } from 'ioredis'
+import type { Config } from './config.js'
+import type { Clock } from './core/clock.js'
+import type { Database } from './core/db.js'
+import { registerDocs } from './core/http/docs.js'
+import { makeAuthenticate } from './core/http/authenticate.js'
+import { registerErrorHandler } from './core/http/error-handler.js'
+import { operationsRoutes, type Probe } from './core/http/operations.routes.js'
+import { registerValidators } from './core/http/validation.js'
+import { loggerOptions } from './core/logger.js'
+import {
+  authModule, checkPassword, conflictFromUniqueViolation, createAccessTokens, createAuthService, createMemorySessionCache,
+  createPasswordHasher, createRedisSessionCache, createSessions, loadKeySet, wellKnownRoutes, type SessionCache
+} from './modules/auth/index.js'
+import { createUsersService, usersModule } from './modules/users/index.js'
+
+export interface AppDeps {
+  config: Config
+  database: Database
+  /** Present when REDIS_URL is set: sessions and limits are then shared by every instance. */
+  redis?: Redis | undefined
+  clock: Clock
+  /** Tests pass their own (e.g. a memory cache they can flush); otherwise chosen from `redis`. */
+  sessionCache?: SessionCache
+  logger?: boolean
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+
+/** Builds the whole application from its dependencies. Never listens: the server (or a test) does. */
+export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
+  const { config, database, redis, clock } = deps
+  const app = Fastify({
+    logger: deps.logger === false ? false : loggerOptions(config.log.level),
+    trustProxy: config.http.trustProxy,
+    bodyLimit: config.http.bodyLimit,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    return503OnClosing: true,
+    requestTimeout: 30_000,
+    connectionTimeout: 60_000,
+    maxParamLength: 200,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const incoming = req.headers['x-request-id']
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID()
+    },
+    routerOptions: { ignoreTrailingSlash: false }
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  app.removeContentTypeParser('text/plain')
+  app.decorateRequest('principal', null)
+  registerValidators(app)
+  registerErrorHandler(app)
+  app.addHook('onSend', async (req, reply) => {
+    reply.header('x-request-id', req.id)
+    // Responses carry tokens and user data: never cache them unless a route says otherwise.
+    if (!reply.hasHeader('cache-control') && !req.url.startsWith('/docs')) reply.header('cache-control', 'no-store')
+  })
+
+  await registerDocs(app, { publicUrl: config.http.publicUrl })
+
+  const keys = await loadKeySet({ db: database.db, clock, alg: config.auth.alg, secret: config.auth.secret })
+  const accessTokens = createAccessTokens({ keys, issuer: config.auth.issuer, audience: config.auth.audience, ttlSeconds: config.auth.accessTtl, clock })
+  const hasher = await createPasswordHasher({ concurrency: config.passwords.hashConcurrency, queueLimit: config.passwords.hashQueueLimit })
+  const sessionCache = deps.sessionCache ?? (redis ? createRedisSessionCache(redis) : createMemorySessionCache())
+  const sessions = createSessions({
+    db: database.db, cache: sessionCache, clock, refreshTtl: config.auth.refreshTtl, sessionMaxAge: config.auth.sessionMaxAge, accessTtl: config.auth.accessTtl
+  })
+  const policy = { minLength: config.passwords.minLength, requireCharacterClasses: config.passwords.requireCharacterClasses }
+  const auth = createAuthService({ db: database.db, clock, hasher, sessions, accessTokens, policy })
+  const users = createUsersService({
+    db: database.db,
+    clock,
+    auth: {
+      hashPassword: hasher.hash,
+      verifyPassword: async (stored, password) => (await hasher.verify(stored, password)).ok,
+      checkPolicy: (password, context, field) => checkPassword(password, context, policy, field),
+      revokeAllSessions: async (userId, reason, keep) => { await sessions.revokeAllForUser(userId, reason, keep) },
+      conflictFromUniqueViolation
+    }
+  })
+  const authenticate = makeAuthenticate({ tokens: accessTokens, sessions })
+
+  const probes: Probe[] = [{ name: 'database', check: database.ping }]
+  if (redis) probes.push({ name: 'redis', check: async () => { await redis.ping() } })
+
+  await app.register(operationsRoutes, { probes })
+  await app.register(wellKnownRoutes, { prefix: '/.well-known', keys, issuer: config.auth.issuer, publicUrl: config.http.publicUrl })
+  await app.register(authModule, { prefix: '/v1/auth', auth, authenticate })
+  await app.register(usersModule, { prefix: '/v1/users', users, authenticate })
+  return app
+}

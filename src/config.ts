@@ -1,0 +1,143 @@
+import Type, { type Static } from 'typebox'
+import Value from 'typebox/value'
+
+const Bool = Type.Union([Type.Literal('true'), Type.Literal('false')])
+const Seconds = (def: number, minimum = 1) => Type.Integer({ minimum, default: def })
+
+/** Every environment variable TaskFlow reads (API.md, "Configuration"). Nothing else reads `process.env`. */
+export const EnvSchema = Type.Object({
+  NODE_ENV: Type.Optional(Type.String()),
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
+  HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
+  PUBLIC_URL: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$' })),
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  DATA_DIR: Type.String({ minLength: 1, default: './data' }),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  REDIS_KEY_PREFIX: Type.String({ pattern: '^[A-Za-z0-9_:.-]{1,64}$', default: 'tf:' }),
+  JWT_ALG: Type.Union([Type.Literal('EdDSA'), Type.Literal('HS256')], { default: 'EdDSA' }),
+  JWT_SECRET: Type.Optional(Type.String()),
+  JWT_ISSUER: Type.Optional(Type.String({ minLength: 1 })),
+  JWT_AUDIENCE: Type.String({ minLength: 1, default: 'taskflow-api' }),
+  ACCESS_TOKEN_TTL: Seconds(900, 60),
+  REFRESH_TOKEN_TTL: Seconds(2592000, 60),
+  SESSION_MAX_AGE: Seconds(7776000, 60),
+  TRUST_PROXY: Type.String({ default: 'false' }),
+  RATE_LIMIT_ENABLED: Type.Optional(Bool),
+  PASSWORD_MIN_LENGTH: Type.Integer({ minimum: 8, maximum: 128, default: 8 }),
+  PASSWORD_REQUIRE_CHARACTER_CLASSES: Type.Optional(Bool),
+  HASH_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 2 }),
+  HASH_QUEUE_LIMIT: Type.Integer({ minimum: 0, maximum: 10000, default: 32 }),
+  METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16 })),
+  CORS_ORIGINS: Type.Optional(Type.String()),
+  LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map(l => Type.Literal(l)), { default: 'info' })
+})
+export type Env = Static<typeof EnvSchema>
+
+/** Fastify's trustProxy: all, none, a list of addresses/CIDRs, or a hop count (as a function). */
+export type TrustProxy = boolean | string[] | ((address: string, hop: number) => boolean)
+
+export interface Config {
+  readonly production: boolean
+  readonly http: { readonly host: string, readonly port: number, readonly publicUrl: string, readonly trustProxy: TrustProxy, readonly bodyLimit: number }
+  readonly db: { readonly url: string | undefined, readonly dataDir: string }
+  readonly redis: { readonly url: string | undefined, readonly prefix: string }
+  readonly auth: {
+    readonly alg: 'EdDSA' | 'HS256'
+    readonly secret: string | undefined
+    readonly issuer: string
+    readonly audience: string
+    readonly accessTtl: number
+    readonly refreshTtl: number
+    readonly sessionMaxAge: number
+  }
+  readonly passwords: {
+    readonly minLength: number
+    readonly requireCharacterClasses: boolean
+    readonly hashConcurrency: number
+    readonly hashQueueLimit: number
+  }
+  readonly rateLimit: { readonly enabled: boolean }
+  readonly metrics: { readonly token: string | undefined }
+  readonly cors: { readonly origins: readonly string[] }
+  readonly log: { readonly level: string }
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+function parseTrustProxy (raw: string): TrustProxy {
+  const v = raw.trim().toLowerCase()
+  if (v === 'true') return true
+  if (v === 'false' || v === '') return false
+  if (/^\d{1,2}$/.test(v)) {
+    const hops = Number(v)
+    return (_address: string, hop: number) => hop < hops
+  }
+  const list = raw.split(',').map(s => s.trim()).filter(Boolean)
+  if (list.every(s => /^[0-9a-fA-F.:/]+$/.test(s))) return list
+  throw new ConfigError('TRUST_PROXY must be true, false, a hop count or a comma-separated list of addresses/CIDRs')
+}
+
+function describeFirstError (env: Record<string, unknown>): string {
+  const first = Value.Errors(EnvSchema, env)[0]
+  if (!first) return 'invalid configuration'
+  const key = first.instancePath.replace(/^\//, '') || String((first.params as { requiredProperties?: string[] }).requiredProperties?.[0] ?? '')
+  return `${key || 'configuration'}: ${first.message}`
+}
+
+/**
+ * Reads, validates and freezes the configuration once. Only the keys in EnvSchema are looked at,
+ * so unrelated environment variables never fail validation. Throws ConfigError with the first problem.
+ */
+export function loadConfig (source: Record<string, string | undefined>): Config {
+  const picked: Record<string, unknown> = {}
+  for (const key of Object.keys(EnvSchema.properties)) {
+    const value = source[key]
+    if (value !== undefined && value !== '') picked[key] = value
+  }
+  const withDefaults = Value.Default(EnvSchema, Value.Convert(EnvSchema, picked))
+  if (!Value.Check(EnvSchema, withDefaults)) throw new ConfigError(describeFirstError(withDefaults as Record<string, unknown>))
+  const e = withDefaults
+  const production = e.NODE_ENV === 'production'
+
+  if (e.JWT_ALG === 'HS256') {
+    if (e.JWT_SECRET === undefined || Buffer.byteLength(e.JWT_SECRET) < 32) {
+      throw new ConfigError('JWT_SECRET of at least 32 bytes is required when JWT_ALG=HS256')
+    }
+    if (production && new Set(e.JWT_SECRET).size < 10) {
+      throw new ConfigError('JWT_SECRET looks weak: use 32+ random bytes (e.g. openssl rand -base64 48)')
+    }
+  }
+  if (production) {
+    if (e.RATE_LIMIT_ENABLED === 'false') throw new ConfigError('RATE_LIMIT_ENABLED=false is refused when NODE_ENV=production')
+    if (e.CORS_ORIGINS?.split(',').some(o => o.trim() === '*')) throw new ConfigError('CORS_ORIGINS=* is refused when NODE_ENV=production')
+  }
+  const publicUrl = (e.PUBLIC_URL ?? `http://${e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST}:${e.PORT}`).replace(/\/+$/, '')
+
+  return Object.freeze({
+    production,
+    http: Object.freeze({ host: e.HOST, port: e.PORT, publicUrl, trustProxy: parseTrustProxy(e.TRUST_PROXY), bodyLimit: 1024 * 1024 }),
+    db: Object.freeze({ url: e.DATABASE_URL, dataDir: e.DATA_DIR }),
+    redis: Object.freeze({ url: e.REDIS_URL, prefix: e.REDIS_KEY_PREFIX }),
+    auth: Object.freeze({
+      alg: e.JWT_ALG,
+      secret: e.JWT_SECRET,
+      issuer: e.JWT_ISSUER ?? publicUrl,
+      audience: e.JWT_AUDIENCE,
+      accessTtl: e.ACCESS_TOKEN_TTL,
+      refreshTtl: e.REFRESH_TOKEN_TTL,
+      sessionMaxAge: e.SESSION_MAX_AGE
+    }),
+    passwords: Object.freeze({
+      minLength: e.PASSWORD_MIN_LENGTH,
+      requireCharacterClasses: e.PASSWORD_REQUIRE_CHARACTER_CLASSES === 'true',
+      hashConcurrency: e.HASH_CONCURRENCY,
+      hashQueueLimit: e.HASH_QUEUE_LIMIT
+    }),
+    rateLimit: Object.freeze({ enabled: e.RATE_LIMIT_ENABLED !== 'false' }),
+    metrics: Object.freeze({ token: e.METRICS_TOKEN }),
+    cors: Object.freeze({ origins: Object.freeze((e.CORS_ORIGINS ?? '').split(',').map(s => s.trim()).filter(Boolean)) }),
+    log: Object.freeze({ level: e.LOG_LEVEL })
+  })
+}

@@ -1,0 +1,99 @@
+import { PGlite } from '@electric-sql/pglite'
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres'
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
+import { sql } from 'drizzle-orm'
+import pg from 'pg'
+import * as schema from '../db-schema.js'
+import { lockDataDir } from './data-dir-lock.js'
+
+/** The typed Drizzle handle, over PGlite or node-postgres alike. A transaction is one too. */
+export type Db = PgDatabase<PgQueryResultHKT, typeof schema>
+
+export interface Database {
+  readonly db: Db
+  readonly kind: 'pglite' | 'postgres'
+  ping: () => Promise<void>
+  close: () => Promise<void>
+}
+
+export interface DbOptions {
+  url?: string | undefined
+  /** A directory for PGlite, or undefined for an in-memory PGlite (tests). */
+  dataDir?: string | undefined
+  poolSize?: number
+}
+
+export async function createDb (options: DbOptions): Promise<Database> {
+  if (options.url) {
+    const pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.poolSize ?? 10,
+      connectionTimeoutMillis: 5000,
+      idleTimeoutMillis: 30_000,
+      application_name: 'taskflow'
+    })
+    // An idle client that loses its connection emits here; without a listener the process would crash.
+    pool.on('error', () => {})
+    const db = drizzlePg(pool, { schema }) as unknown as Db
+    return {
+      db,
+      kind: 'postgres',
+      ping: async () => { await pool.query('select 1') },
+      close: async () => { await pool.end() }
+    }
+  }
+  const release = options.dataDir ? lockDataDir(options.dataDir) : () => {}
+  try {
+    const client = options.dataDir ? await PGlite.create(options.dataDir) : await PGlite.create()
+    const db = drizzlePglite(client, { schema }) as unknown as Db
+    return {
+      db,
+      kind: 'pglite',
+      ping: async () => { await db.execute(sql`select 1`) },
+      close: async () => {
+        try { await client.close() } finally { release() }
+      }
+    }
+  } catch (err) {
+    release()
+    throw err
+  }
+}
+
+/** The Postgres error code (e.g. 23505 unique_violation) behind a driver or Drizzle error, if any. */
+export function pgErrorCode (err: unknown): string | undefined {
+  let current: unknown = err
+  for (let depth = 0; depth < 5 && current && typeof current === 'object'; depth++) {
+    const code = (current as { code?: unknown }).code
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code
+    current = (current as { cause?: unknown }).cause
+  }
+  return undefined
+}
+
+/** The constraint a unique violation names, if the driver reports it. */
+export function pgConstraint (err: unknown): string | undefined {
+  let current: unknown = err
+  for (let depth = 0; depth < 5 && current && typeof current === 'object'; depth++) {
+    const c = (current as { constraint?: unknown }).constraint
+    if (typeof c === 'string') return c
+    current = (current as { cause?: unknown }).cause
+  }
+  return undefined
+}
+
+/** True when an error means the database cannot be reached or is shutting down (answer 503, not 500). */
+export function isDbUnavailable (err: unknown): boolean {
+  const code = pgErrorCode(err)
+  if (code && (code.startsWith('08') || code.startsWith('57P') || code === '53300')) return true
+  let current: unknown = err
+  for (let depth = 0; depth < 5 && current && typeof current === 'object'; depth++) {
+    const c = (current as { code?: unknown }).code
+    if (c === 'ECONNREFUSED' || c === 'ECONNRESET' || c === 'ETIMEDOUT' || c === 'EPIPE') return true
+    const message = String((current as { message?: unknown }).message ?? '')
+    if (/Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|PGlite is closed/i.test(message)) return true
+    current = (current as { cause?: unknown }).cause
+  }
+  return false
+}

@@ -1,0 +1,55 @@
+import type { FastifyRequest, onRequestHookHandler } from 'fastify'
+import type { Actor } from '../actor.js'
+import { UnauthorizedError } from '../errors.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The authenticated caller; set by the authenticate hook on protected routes, null elsewhere. */
+    principal: Actor | null
+  }
+}
+
+export interface TokenVerifier {
+  verify: (token: string) => Promise<{ sub: string, sid: string, role: Actor['role'], email: string }>
+}
+export interface SessionChecker {
+  isLive: (sid: string, userId: string) => Promise<boolean>
+}
+
+const BEARER = /^Bearer +([^\s]+) *$/i
+
+/** The Bearer token of a request, or undefined for a missing, empty or non-Bearer header (RFC 6750: "no token"). */
+export function bearerToken (header: string | undefined): string | undefined {
+  if (!header) return undefined
+  return BEARER.exec(header)?.[1]
+}
+
+/**
+ * Makes the onRequest hook of protected routes: a verified access token whose session is still live
+ * becomes `request.principal`. Verification failures are 401 invalid_token; a session check that
+ * cannot be made propagates (503), it never lets the request through.
+ */
+export function makeAuthenticate ({ tokens, sessions }: { tokens: TokenVerifier, sessions: SessionChecker }): onRequestHookHandler {
+  return async function authenticate (req) {
+    const token = bearerToken(req.headers.authorization)
+    if (!token) throw new UnauthorizedError('unauthenticated', 'Authentication required: send an access token as "Authorization: Bearer <token>"')
+    let claims
+    try {
+      claims = await tokens.verify(token)
+    } catch (err) {
+      req.log.info({ code: 'invalid_token', reason: (err as Error).message }, 'access token rejected')
+      throw new UnauthorizedError('invalid_token', 'The access token is invalid or expired', true)
+    }
+    if (!await sessions.isLive(claims.sid, claims.sub)) {
+      req.log.info({ code: 'invalid_token', reason: 'session revoked', sid: claims.sid }, 'access token rejected')
+      throw new UnauthorizedError('invalid_token', 'The session of this access token has ended', true)
+    }
+    req.principal = { userId: claims.sub, sessionId: claims.sid, role: claims.role, email: claims.email }
+  }
+}
+
+/** The principal of a request behind the authenticate hook. */
+export function principal (req: FastifyRequest): Actor {
+  if (!req.principal) throw new UnauthorizedError('unauthenticated', 'Authentication required')
+  return req.principal
+}

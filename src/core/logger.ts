@@ -1,0 +1,18 @@
+import type { FastifyServerOptions } from 'fastify'
+
+/** Anything that may carry a secret, wherever it sits in a log object. */
+export const REDACT_PATHS = [
+  'req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]',
+  'headers.authorization', 'headers.cookie',
+  '*.password', '*.current_password', '*.new_password', '*.refresh_token', '*.access_token', '*.token', '*.secret',
+  '*.password_hash', 'password', 'refresh_token', 'access_token', 'token'
+]
+
+export function loggerOptions (level: string): NonNullable<FastifyServerOptions['logger']> {
+  return {
+    level,
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    timestamp: () => `,"time":"${new Date().toISOString()}"`,
+    formatters: { level: (label) => ({ level: label }) }
+  }
+}

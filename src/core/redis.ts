@@ -1,0 +1,28 @@
+import { Redis } from 'ioredis'
+
+export interface RedisOptions { url: string, prefix: string }
+
+/**
+ * A Redis client that fails fast while Redis is down (no offline queue, one retry), so callers can
+ * fall back to the database instead of piling up requests. Keys are namespaced by `prefix`.
+ */
+export function createRedis ({ url, prefix }: RedisOptions): Redis {
+  const redis = new Redis(url, {
+    keyPrefix: prefix,
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2000,
+    commandTimeout: 1000,
+    retryStrategy: (times) => Math.min(times * 200, 2000)
+  })
+  // Connection errors are reported by the commands that fail; an unhandled 'error' event would crash the process.
+  redis.on('error', () => {})
+  return redis
+}
+
+/** Connects (lazy clients) and waits until Redis answers; throws if it cannot be reached. */
+export async function connectRedis (redis: Redis): Promise<void> {
+  if (redis.status === 'wait') await redis.connect()
+  await redis.ping()
+}

@@ -1,0 +1,4 @@
+// Every table, for drizzle-kit and for the typed database handle.
+export * from './modules/users/users.table.js'
+export * from './modules/auth/sessions.table.js'
+export * from './modules/auth/signing-keys.table.js'

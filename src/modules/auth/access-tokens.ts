@@ -1,0 +1,86 @@
+import { randomUUID } from 'node:crypto'
+import { errors, jwtVerify, SignJWT, type JWTHeaderParameters } from 'jose'
+import type { Clock } from '../../core/clock.js'
+import type { KeySet } from './signing-keys.js'
+
+export type Role = 'user' | 'admin'
+
+/** What a verified access token says about its bearer. */
+export interface AccessClaims {
+  sub: string
+  sid: string
+  jti: string
+  email: string
+  role: Role
+  iat: number
+  exp: number
+}
+
+export class InvalidAccessTokenError extends Error {
+  override name = 'InvalidAccessTokenError'
+}
+
+const MAX_TOKEN_BYTES = 4096
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/
+const CLOCK_TOLERANCE = 30
+const REQUIRED = ['iss', 'aud', 'sub', 'sid', 'jti', 'iat', 'exp']
+
+export interface AccessTokenOptions { keys: KeySet, issuer: string, audience: string, ttlSeconds: number, clock: Clock }
+
+/** Issues and verifies access tokens (RFC 9068 `at+jwt`), with jose and only the configured algorithm. */
+export function createAccessTokens ({ keys, issuer, audience, ttlSeconds, clock }: AccessTokenOptions) {
+  const resolveKey = (header: JWTHeaderParameters) => {
+    // Only our own keys, looked up by kid: jku, x5u, x5c and jwk headers are never consulted.
+    if (typeof header.kid !== 'string') throw new InvalidAccessTokenError('missing kid')
+    const key = keys.verifying.get(header.kid)
+    if (!key) throw new InvalidAccessTokenError('unknown kid')
+    return key
+  }
+
+  return {
+    ttlSeconds,
+
+    async sign (claims: { sub: string, sid: string, email: string, role: Role }): Promise<string> {
+      const now = Math.floor(clock.now().getTime() / 1000)
+      return new SignJWT({ sid: claims.sid, email: claims.email, role: claims.role })
+        .setProtectedHeader({ alg: keys.alg, kid: keys.signing.kid, typ: 'at+jwt' })
+        .setIssuer(issuer)
+        .setAudience(audience)
+        .setSubject(claims.sub)
+        .setJti(randomUUID())
+        .setIssuedAt(now)
+        .setExpirationTime(now + ttlSeconds)
+        .sign(keys.signing.key)
+    },
+
+    /** Verifies signature first, then every claim; throws InvalidAccessTokenError with a short reason. */
+    async verify (token: string): Promise<AccessClaims> {
+      if (token.length > MAX_TOKEN_BYTES || !COMPACT_JWS.test(token)) throw new InvalidAccessTokenError('malformed token')
+      try {
+        const { payload } = await jwtVerify(token, resolveKey, {
+          algorithms: [keys.alg],
+          issuer,
+          audience,
+          typ: 'at+jwt',
+          requiredClaims: REQUIRED,
+          clockTolerance: CLOCK_TOLERANCE,
+          maxTokenAge: ttlSeconds,
+          currentDate: clock.now()
+        })
+        const { sub, sid, jti, email, role, iat, exp } = payload
+        if (typeof sub !== 'string' || typeof sid !== 'string' || typeof jti !== 'string' ||
+          typeof email !== 'string' || (role !== 'user' && role !== 'admin') ||
+          typeof iat !== 'number' || typeof exp !== 'number') {
+          throw new InvalidAccessTokenError('malformed claims')
+        }
+        return { sub, sid, jti, email, role, iat, exp }
+      } catch (err) {
+        if (err instanceof InvalidAccessTokenError) throw err
+        if (err instanceof errors.JWTExpired) throw new InvalidAccessTokenError('token expired')
+        if (err instanceof errors.JOSEError || err instanceof TypeError) throw new InvalidAccessTokenError('token rejected')
+        throw err
+      }
+    }
+  }
+}
+export type AccessTokens = ReturnType<typeof createAccessTokens>

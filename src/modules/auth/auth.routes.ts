@@ -1,0 +1,73 @@
+import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { onRequestHookHandler } from 'fastify'
+import { ForbiddenError, UnauthorizedError, ValidationError } from '../../core/errors.js'
+import { principal } from '../../core/http/authenticate.js'
+import { bearerSecurity as security, NoContent as noContent } from '../../core/http/openapi.js'
+import { requestMeta } from '../../core/http/request-meta.js'
+import { Problem } from '../../core/problem.js'
+import { LoginError, type AuthService } from './auth.service.js'
+import { LoginBody, RefreshBody, RegisterBody, SessionList, SessionParams, TokenResponse } from './auth.schemas.js'
+
+
+/** Maps a failed login to the JSON login contract: one 401 for unknown account and wrong password alike. */
+export function loginProblem (err: unknown): unknown {
+  if (!(err instanceof LoginError)) return err
+  return err.reason === 'account_disabled'
+    ? new ForbiddenError('account_disabled', 'This account is disabled')
+    : new UnauthorizedError('invalid_credentials', 'Invalid email or password')
+}
+
+export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService, authenticate: onRequestHookHandler }> = async (app, { auth, authenticate }) => {
+  app.post('/register', {
+    schema: { tags: ['auth'], summary: 'Create an account and log in', body: RegisterBody, response: { 201: TokenResponse, 400: Problem, 409: Problem, 415: Problem, 429: Problem } }
+  }, async (req, reply) => reply.code(201).send(await auth.register(req.body, requestMeta(req))))
+
+  app.post('/login', {
+    schema: { tags: ['auth'], summary: 'Log in with email or username and password', body: LoginBody, response: { 200: TokenResponse, 400: Problem, 401: Problem, 403: Problem, 429: Problem } }
+  }, async (req) => {
+    const { email, username, password } = req.body
+    const identifier = email ?? username
+    if (identifier === undefined || (email !== undefined && username !== undefined)) {
+      throw new ValidationError('Send exactly one of email or username', [{ field: 'email', message: 'exactly one of email or username is required' }])
+    }
+    try {
+      return await auth.login(identifier, password, requestMeta(req))
+    } catch (err) {
+      throw loginProblem(err)
+    }
+  })
+
+  app.post('/refresh', {
+    schema: { tags: ['auth'], summary: 'Exchange a refresh token for a new pair (the old one is spent)', body: RefreshBody, response: { 200: TokenResponse, 400: Problem, 401: Problem } }
+  }, async (req) => auth.refresh(req.body.refresh_token))
+
+  await app.register(async (instance) => {
+    const protectedRoutes = instance.withTypeProvider<TypeBoxTypeProvider>()
+    protectedRoutes.addHook('onRequest', authenticate)
+
+    protectedRoutes.post('/logout', {
+      schema: { tags: ['auth'], summary: 'End this session', security, response: { 204: noContent, 401: Problem } }
+    }, async (req, reply) => {
+      await auth.logout(principal(req))
+      return reply.code(204).send(null)
+    })
+
+    protectedRoutes.post('/logout-all', {
+      schema: { tags: ['auth'], summary: 'End every session of the user', security, response: { 204: noContent, 401: Problem } }
+    }, async (req, reply) => {
+      await auth.logoutAll(principal(req))
+      return reply.code(204).send(null)
+    })
+
+    protectedRoutes.get('/sessions', {
+      schema: { tags: ['auth'], summary: 'The live sessions of the user', security, response: { 200: SessionList, 401: Problem } }
+    }, async (req) => ({ data: await auth.listSessions(principal(req)) }))
+
+    protectedRoutes.delete('/sessions/:id', {
+      schema: { tags: ['auth'], summary: 'End one of the user\'s sessions', security, params: SessionParams, response: { 204: noContent, 400: Problem, 401: Problem, 404: Problem } }
+    }, async (req, reply) => {
+      await auth.revokeSession(principal(req), req.params.id)
+      return reply.code(204).send(null)
+    })
+  })
+}

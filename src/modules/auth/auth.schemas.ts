@@ -1,0 +1,61 @@
+import Type, { type Static } from 'typebox'
+import { Timestamp } from '../../core/http/openapi.js'
+import { DisplayName, Email, Password, Username, UserView, Uuid } from '../users/index.js'
+
+const RefreshToken = Type.String({ minLength: 1, maxLength: 512 })
+
+export const RegisterBody = Type.Object({
+  email: Email,
+  password: Password,
+  username: Type.Optional(Username),
+  name: Type.Optional(DisplayName)
+}, { additionalProperties: false })
+export type RegisterBody = Static<typeof RegisterBody>
+
+export const LoginBody = Type.Object({
+  email: Type.Optional(Type.String({ minLength: 1, maxLength: 254 })),
+  username: Type.Optional(Type.String({ minLength: 1, maxLength: 254 })),
+  password: Password
+}, { additionalProperties: false, description: 'Exactly one of email or username, and the password' })
+export type LoginBody = Static<typeof LoginBody>
+
+export const RefreshBody = Type.Object({ refresh_token: RefreshToken }, { additionalProperties: false })
+
+export const TokenResponse = Type.Object({
+  access_token: Type.String(),
+  token_type: Type.Literal('Bearer'),
+  expires_in: Type.Integer(),
+  refresh_token: Type.String(),
+  user: UserView
+})
+
+/** RFC 6749 §5.1: no `user`. */
+export const OAuthTokenResponse = Type.Object({
+  access_token: Type.String(),
+  token_type: Type.Literal('Bearer'),
+  expires_in: Type.Integer(),
+  refresh_token: Type.String()
+})
+
+/** The token endpoint's form, as documented; parsing and errors follow RFC 6749 in code. */
+export const TokenForm = Type.Object({
+  grant_type: Type.Union([Type.Literal('password'), Type.Literal('refresh_token')]),
+  username: Type.Optional(Type.String({ description: 'Email or username (password grant)' })),
+  password: Type.Optional(Type.String({ description: 'Password (password grant)' })),
+  refresh_token: Type.Optional(Type.String({ description: 'Refresh token (refresh_token grant)' })),
+  client_id: Type.Optional(Type.String({ description: 'Accepted and ignored: clients are public' })),
+  client_secret: Type.Optional(Type.String({ description: 'Accepted and ignored' })),
+  scope: Type.Optional(Type.String({ description: 'Accepted and ignored: TaskFlow has no scopes' }))
+})
+
+export const SessionView = Type.Object({
+  id: Uuid,
+  created_at: Timestamp,
+  last_used_at: Timestamp,
+  expires_at: Timestamp,
+  ip: Type.Union([Type.String(), Type.Null()]),
+  user_agent: Type.Union([Type.String(), Type.Null()]),
+  current: Type.Boolean()
+})
+export const SessionList = Type.Object({ data: Type.Array(SessionView) })
+export const SessionParams = Type.Object({ id: Uuid })

@@ -1,0 +1,139 @@
+import type { Actor, RequestMeta } from '../../core/actor.js'
+import type { Clock } from '../../core/clock.js'
+import { pgConstraint, pgErrorCode, type Db } from '../../core/db.js'
+import { ConflictError, NotFoundError, UnauthorizedError, ValidationError } from '../../core/errors.js'
+import { newId } from '../../core/ids.js'
+import { usersRepository, type UserRow } from '../users/index.js'
+import type { AccessTokens } from './access-tokens.js'
+import { checkPassword, type PolicyOptions } from './password-policy.js'
+import type { PasswordHasher } from './passwords.js'
+import type { Sessions } from './sessions.js'
+
+export interface AuthDeps {
+  db: Db
+  clock: Clock
+  hasher: PasswordHasher
+  sessions: Sessions
+  accessTokens: AccessTokens
+  policy: PolicyOptions
+}
+
+export interface RegisterInput { email: string, password: string, username?: string | undefined, name?: string | undefined }
+
+export interface TokenPair {
+  access_token: string
+  token_type: 'Bearer'
+  expires_in: number
+  refresh_token: string
+  user: UserRow
+}
+
+/** Why a login failed, for the caller to map to its own protocol (problem+json or RFC 6749). */
+export type LoginFailure = 'invalid_credentials' | 'account_disabled'
+export class LoginError extends Error {
+  constructor (readonly reason: LoginFailure) { super(reason) }
+}
+
+/** A unique violation on users' email or username, as the 409 the contract names. */
+export function conflictFromUniqueViolation (err: unknown): ConflictError | undefined {
+  if (pgErrorCode(err) !== '23505') return undefined
+  const constraint = pgConstraint(err) ?? ''
+  if (constraint.includes('username')) return new ConflictError('username_taken', 'That username is already taken')
+  return new ConflictError('email_taken', 'An account with that email already exists')
+}
+
+/**
+ * The authentication flows: register, login (JSON and the password grant), refresh, logout and the
+ * session list. Transport-free: routes map its results and errors to HTTP.
+ */
+export function createAuthService ({ db, clock, hasher, sessions, accessTokens, policy }: AuthDeps) {
+  async function issue (tx: Db, user: UserRow, meta: RequestMeta): Promise<TokenPair> {
+    const { session, refreshToken } = await sessions.create(tx, user.id, meta)
+    const accessToken = await accessTokens.sign({ sub: user.id, sid: session.id, email: user.email, role: user.role })
+    return { access_token: accessToken, token_type: 'Bearer', expires_in: accessTokens.ttlSeconds, refresh_token: refreshToken, user }
+  }
+
+  return {
+    async register (input: RegisterInput, meta: RequestMeta): Promise<TokenPair> {
+      const email = input.email.toLowerCase()
+      const weak = checkPassword(input.password, { email, username: input.username }, policy)
+      if (weak) throw new ValidationError(`password ${weak.message}`, [weak], 'weak_password')
+      const passwordHash = await hasher.hash(input.password)
+      const now = clock.now()
+      try {
+        return await db.transaction(async (tx) => {
+          const user = await usersRepository.insert(tx, {
+            id: newId(),
+            email,
+            username: input.username ?? null,
+            name: input.name ?? null,
+            password_hash: passwordHash,
+            created_at: now,
+            updated_at: now
+          })
+          return issue(tx, user, meta)
+        })
+      } catch (err) {
+        throw conflictFromUniqueViolation(err) ?? err
+      }
+    },
+
+    /**
+     * Checks a login name (email or username) and password. An unknown account costs one hash
+     * verification too, and answers exactly like a wrong password. A disabled account is only
+     * revealed after the right password.
+     */
+    async login (identifier: string, password: string, meta: RequestMeta): Promise<TokenPair> {
+      const user = await usersRepository.findByLogin(db, identifier)
+      const { ok, needsRehash } = await hasher.verify(user?.password_hash, password)
+      if (!user || !ok) throw new LoginError('invalid_credentials')
+      if (!user.is_active) throw new LoginError('account_disabled')
+      if (needsRehash) {
+        const rehashed = await hasher.hash(password)
+        await usersRepository.update(db, user.id, { password_hash: rehashed })
+      }
+      return db.transaction(tx => issue(tx, user, meta))
+    },
+
+    /** Rotates a refresh token; reuse of a spent one has already revoked its session when this throws. */
+    async refresh (presented: string): Promise<TokenPair> {
+      const invalid = () => new UnauthorizedError('refresh_token_invalid', 'Refresh token is invalid, expired or revoked')
+      const result = await sessions.rotate(presented)
+      if (result.kind !== 'rotated') throw invalid()
+      const user = await usersRepository.findById(db, result.session.user_id)
+      if (!user || !user.is_active) {
+        await sessions.revoke(result.session.id, result.session.user_id, 'account_disabled')
+        throw invalid()
+      }
+      const accessToken = await accessTokens.sign({ sub: user.id, sid: result.session.id, email: user.email, role: user.role })
+      return { access_token: accessToken, token_type: 'Bearer', expires_in: accessTokens.ttlSeconds, refresh_token: result.refreshToken, user }
+    },
+
+    async logout (actor: Actor): Promise<void> {
+      await sessions.revoke(actor.sessionId, actor.userId, 'logout')
+    },
+
+    async logoutAll (actor: Actor): Promise<void> {
+      await sessions.revokeAllForUser(actor.userId, 'logout_all')
+    },
+
+    async listSessions (actor: Actor) {
+      const rows = await sessions.listLive(actor.userId)
+      return rows.map(s => ({
+        id: s.id,
+        created_at: s.created_at,
+        last_used_at: s.last_used_at,
+        expires_at: s.refresh_expires_at < s.expires_at ? s.refresh_expires_at : s.expires_at,
+        ip: s.ip,
+        user_agent: s.user_agent,
+        current: s.id === actor.sessionId
+      }))
+    },
+
+    async revokeSession (actor: Actor, sessionId: string): Promise<void> {
+      const revoked = await sessions.revoke(sessionId, actor.userId, 'revoked_by_user')
+      if (!revoked) throw new NotFoundError('session_not_found', 'No such session')
+    }
+  }
+}
+export type AuthService = ReturnType<typeof createAuthService>

@@ -1,0 +1,18 @@
+import type { FastifyPluginAsync, onRequestHookHandler } from 'fastify'
+import { authRoutes } from './auth.routes.js'
+import type { AuthService } from './auth.service.js'
+import { tokenRoutes } from './token.routes.js'
+
+export { createAuthService, conflictFromUniqueViolation, type AuthService } from './auth.service.js'
+export { createAccessTokens, type AccessTokens, type AccessClaims } from './access-tokens.js'
+export { loadKeySet, type KeySet } from './signing-keys.js'
+export { createPasswordHasher, type PasswordHasher } from './passwords.js'
+export { checkPassword } from './password-policy.js'
+export { createSessions, type Sessions } from './sessions.js'
+export { createMemorySessionCache, createRedisSessionCache, type SessionCache } from './session-cache.js'
+export { wellKnownRoutes } from './well-known.routes.js'
+
+export const authModule: FastifyPluginAsync<{ auth: AuthService, authenticate: onRequestHookHandler }> = async (app, { auth, authenticate }) => {
+  await app.register(authRoutes, { auth, authenticate })
+  await app.register(tokenRoutes, { auth })
+}

@@ -1,0 +1,45 @@
+import { randomBytes } from 'node:crypto'
+import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2'
+import { verify as bcryptVerify } from '@node-rs/bcrypt'
+import { createWorkQueue } from '../../core/work-queue.js'
+
+/** OWASP / ASVS 5.0 argon2id parameters (SECURITY.md §3), set explicitly. */
+export const ARGON2_PARAMS = { algorithm: 2 /* Algorithm.Argon2id: a const enum, not importable under verbatimModuleSyntax */, memoryCost: 19456, timeCost: 2, parallelism: 1, outputLen: 32 } as const
+
+const BCRYPT_PREFIX = /^\$2[aby]\$\d{2}\$/
+const ARGON2_PARAMS_RE = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$/
+
+export interface VerifyResult { ok: boolean, needsRehash: boolean }
+
+/**
+ * Hashes and verifies passwords on libuv's thread pool (never on the event loop), through a small
+ * bounded queue: at most `concurrency` hashes run at once and at most `queueLimit` wait; the rest get 503.
+ */
+export async function createPasswordHasher (options: { concurrency: number, queueLimit: number }) {
+  const queue = createWorkQueue(options)
+  const hash = (password: string) => queue.run(() => argon2Hash(password, ARGON2_PARAMS))
+  /** A real hash of a random secret with today's parameters: unknown accounts are checked against it, so they cost the same. */
+  const dummyHash = await argon2Hash(randomBytes(32).toString('base64url'), ARGON2_PARAMS)
+
+  async function verify (stored: string | null | undefined, password: string): Promise<VerifyResult> {
+    const target = stored ?? dummyHash
+    if (BCRYPT_PREFIX.test(target)) {
+      // bcrypt reads only 72 bytes; a longer password must not match a hash of its prefix.
+      if (Buffer.byteLength(password, 'utf8') > 72) return { ok: false, needsRehash: false }
+      const ok = await queue.run(() => bcryptVerify(password, target))
+      return { ok, needsRehash: ok }
+    }
+    const params = ARGON2_PARAMS_RE.exec(target)
+    if (!params) {
+      // Unknown format: still spend one hash, so timing tells nothing.
+      await queue.run(() => argon2Verify(dummyHash, password))
+      return { ok: false, needsRehash: false }
+    }
+    const ok = await queue.run(() => argon2Verify(target, password)) && stored != null
+    const outdated = Number(params[1]) !== ARGON2_PARAMS.memoryCost || Number(params[2]) !== ARGON2_PARAMS.timeCost || Number(params[3]) !== ARGON2_PARAMS.parallelism
+    return { ok, needsRehash: ok && outdated }
+  }
+
+  return { hash, verify, get pending () { return queue.pending } }
+}
+export type PasswordHasher = Awaited<ReturnType<typeof createPasswordHasher>>

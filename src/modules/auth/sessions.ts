@@ -1,0 +1,143 @@
+import { and, desc, eq, gt, isNull, ne, sql } from 'drizzle-orm'
+import type { Clock } from '../../core/clock.js'
+import type { Db } from '../../core/db.js'
+import type { RequestMeta } from '../../core/actor.js'
+import { newId, newSecret, sha256 } from '../../core/ids.js'
+import type { SessionCache } from './session-cache.js'
+import { sessionsTable, spentRefreshTokensTable, type SessionRow } from './sessions.table.js'
+
+export type RotateResult =
+  | { kind: 'rotated', session: SessionRow, refreshToken: string }
+  | { kind: 'reused', session: SessionRow }
+  | { kind: 'invalid' }
+
+export interface SessionsOptions {
+  db: Db
+  cache: SessionCache
+  clock: Clock
+  refreshTtl: number
+  sessionMaxAge: number
+  accessTtl: number
+}
+
+const addSeconds = (date: Date, seconds: number) => new Date(date.getTime() + seconds * 1000)
+const minDate = (a: Date, b: Date) => (a.getTime() <= b.getTime() ? a : b)
+
+/**
+ * Sessions: one per login, kept in PostgreSQL (the source of truth) and mirrored in the session cache.
+ * Refresh tokens are opaque, stored only as SHA-256 hashes, and rotate on every use; rotation is one
+ * conditional UPDATE, so of concurrent refreshes with one token at most one wins.
+ */
+export function createSessions ({ db, cache, clock, refreshTtl, sessionMaxAge, accessTtl }: SessionsOptions) {
+  /** A revocation must outlive every access token of the session (plus clock tolerance). */
+  const tombstoneTtl = accessTtl + 60
+
+  async function markRevoked (sids: readonly string[]): Promise<void> {
+    // The database already says revoked; if the cache cannot be told, its live entries still expire
+    // within one access-token lifetime.
+    try { await cache.markRevoked(sids, tombstoneTtl) } catch {}
+  }
+
+  const liveConditions = (now: Date) => and(isNull(sessionsTable.revoked_at), gt(sessionsTable.expires_at, now), gt(sessionsTable.refresh_expires_at, now))
+
+  return {
+    /** Starts a session for a fresh login; returns it with its first refresh token. */
+    async create (tx: Db, userId: string, meta: RequestMeta): Promise<{ session: SessionRow, refreshToken: string }> {
+      const now = clock.now()
+      const refreshToken = newSecret()
+      const expiresAt = addSeconds(now, sessionMaxAge)
+      const [session] = await tx.insert(sessionsTable).values({
+        id: newId(),
+        user_id: userId,
+        refresh_hash: sha256(refreshToken),
+        refresh_expires_at: minDate(addSeconds(now, refreshTtl), expiresAt),
+        created_at: now,
+        last_used_at: now,
+        expires_at: expiresAt,
+        ip: meta.ip,
+        user_agent: meta.userAgent?.slice(0, 512) ?? null
+      }).returning()
+      if (!session) throw new Error('insert returned no row')
+      return { session, refreshToken }
+    },
+
+    /**
+     * Exchanges a refresh token for a new one. A token already rotated away means theft is likely:
+     * the whole session is revoked ('reused'). Unknown, expired or revoked tokens are 'invalid'.
+     */
+    async rotate (presented: string): Promise<RotateResult> {
+      const hash = sha256(presented)
+      const next = newSecret()
+      const now = clock.now()
+      const result = await db.transaction(async (tx): Promise<RotateResult> => {
+        const [rotated] = await tx.update(sessionsTable)
+          .set({
+            refresh_hash: sha256(next),
+            refresh_expires_at: sql`least(${addSeconds(now, refreshTtl)}, ${sessionsTable.expires_at})`,
+            last_used_at: now
+          })
+          .where(and(eq(sessionsTable.refresh_hash, hash), liveConditions(now)))
+          .returning()
+        if (rotated) {
+          await tx.insert(spentRefreshTokensTable).values({ token_hash: hash, session_id: rotated.id, spent_at: now })
+          return { kind: 'rotated', session: rotated, refreshToken: next }
+        }
+        const [spent] = await tx.select({ session: sessionsTable }).from(spentRefreshTokensTable)
+          .innerJoin(sessionsTable, eq(sessionsTable.id, spentRefreshTokensTable.session_id))
+          .where(eq(spentRefreshTokensTable.token_hash, hash)).limit(1)
+        if (!spent) return { kind: 'invalid' }
+        if (spent.session.revoked_at === null) {
+          await tx.update(sessionsTable).set({ revoked_at: now, revoked_reason: 'refresh_token_reused' }).where(eq(sessionsTable.id, spent.session.id))
+        }
+        return { kind: 'reused', session: spent.session }
+      })
+      if (result.kind === 'reused') await markRevoked([result.session.id])
+      return result
+    },
+
+    /** Is the session behind an access token still live? One cache round trip; the database on a miss. */
+    async isLive (sid: string, userId: string): Promise<boolean> {
+      let cached: boolean | undefined
+      try { cached = await cache.get(sid) } catch { cached = undefined }
+      if (cached !== undefined) return cached
+      const now = clock.now()
+      const [row] = await db.select({ expires_at: sessionsTable.expires_at }).from(sessionsTable)
+        .where(and(eq(sessionsTable.id, sid), eq(sessionsTable.user_id, userId), isNull(sessionsTable.revoked_at), gt(sessionsTable.expires_at, now)))
+        .limit(1)
+      try {
+        if (row) await cache.addLive(sid, Math.min(accessTtl + 30, (row.expires_at.getTime() - now.getTime()) / 1000))
+        else await cache.markRevoked([sid], tombstoneTtl)
+      } catch {}
+      return row !== undefined
+    },
+
+    /** Revokes one session of `userId`; false when it is not a live session of theirs. */
+    async revoke (sid: string, userId: string, reason: string): Promise<boolean> {
+      const rows = await db.update(sessionsTable).set({ revoked_at: clock.now(), revoked_reason: reason })
+        .where(and(eq(sessionsTable.id, sid), eq(sessionsTable.user_id, userId), isNull(sessionsTable.revoked_at)))
+        .returning({ id: sessionsTable.id })
+      await markRevoked(rows.map(r => r.id))
+      return rows.length > 0
+    },
+
+    /** Revokes every live session of a user, except `keep` (the caller's own, on a password change). */
+    async revokeAllForUser (userId: string, reason: string, keep?: string, tx: Db = db): Promise<string[]> {
+      const rows = await tx.update(sessionsTable).set({ revoked_at: clock.now(), revoked_reason: reason })
+        .where(and(eq(sessionsTable.user_id, userId), isNull(sessionsTable.revoked_at), keep ? ne(sessionsTable.id, keep) : undefined))
+        .returning({ id: sessionsTable.id })
+      const ids = rows.map(r => r.id)
+      if (tx === db) await markRevoked(ids)
+      return ids
+    },
+
+    /** Tells the cache about revocations made inside a transaction, once it has committed. */
+    markRevoked,
+
+    async listLive (userId: string): Promise<SessionRow[]> {
+      return db.select().from(sessionsTable)
+        .where(and(eq(sessionsTable.user_id, userId), liveConditions(clock.now())))
+        .orderBy(desc(sessionsTable.last_used_at))
+    }
+  }
+}
+export type Sessions = ReturnType<typeof createSessions>

@@ -1,0 +1,13 @@
+import type { FastifyPluginAsync, onRequestHookHandler } from 'fastify'
+import { usersRoutes } from './users.routes.js'
+import type { UsersService } from './users.service.js'
+
+export { usersRepository, type UsersRepository } from './users.repository.js'
+export { createUsersService, type UsersService, type UsersAuthPort } from './users.service.js'
+export type { UserRow } from './users.table.js'
+export { UserView, Email, Username, DisplayName, Password, Uuid } from './users.schemas.js'
+
+export const usersModule: FastifyPluginAsync<{ users: UsersService, authenticate: onRequestHookHandler }> = async (app, { users, authenticate }) => {
+  app.addHook('onRequest', authenticate)
+  await app.register(usersRoutes, { users })
+}

@@ -1,0 +1,68 @@
+import type { Actor } from '../../core/actor.js'
+import type { Clock } from '../../core/clock.js'
+import type { Db } from '../../core/db.js'
+import { NotFoundError, ValidationError, type ConflictError, type FieldError } from '../../core/errors.js'
+import type { UserRow } from './users.table.js'
+import { usersRepository } from './users.repository.js'
+import type { UpdateMeBody } from './users.schemas.js'
+
+/** What the users service needs from auth, kept narrow so the two modules stay apart. */
+export interface UsersAuthPort {
+  hashPassword: (password: string) => Promise<string>
+  verifyPassword: (stored: string, password: string) => Promise<boolean>
+  checkPolicy: (password: string, context: { email: string, username: string | null }, field: string) => FieldError | null
+  revokeAllSessions: (userId: string, reason: string, keep?: string) => Promise<void>
+  conflictFromUniqueViolation: (err: unknown) => ConflictError | undefined
+}
+
+export interface UsersDeps { db: Db, clock: Clock, auth: UsersAuthPort }
+
+/** The signed-in user's own account: profile, password, deletion. */
+export function createUsersService ({ db, clock, auth }: UsersDeps) {
+  async function load (actor: Actor): Promise<UserRow> {
+    const user = await usersRepository.findById(db, actor.userId)
+    if (!user) throw new NotFoundError('user_not_found', 'This account no longer exists')
+    return user
+  }
+
+  async function assertPassword (user: UserRow, password: string, field: string): Promise<void> {
+    if (!await auth.verifyPassword(user.password_hash, password)) {
+      throw new ValidationError(`${field} is incorrect`, [{ field, message: 'is incorrect' }], 'wrong_password')
+    }
+  }
+
+  return {
+    getMe: load,
+
+    async updateMe (actor: Actor, patch: UpdateMeBody): Promise<UserRow> {
+      if (patch.name === undefined && patch.username === undefined) return load(actor)
+      try {
+        const user = await usersRepository.update(db, actor.userId, { ...patch, updated_at: clock.now() })
+        if (!user) throw new NotFoundError('user_not_found', 'This account no longer exists')
+        return user
+      } catch (err) {
+        throw auth.conflictFromUniqueViolation(err) ?? err
+      }
+    },
+
+    /** Needs the current password; ends every other session of the user. */
+    async changePassword (actor: Actor, currentPassword: string, newPassword: string): Promise<void> {
+      const user = await load(actor)
+      await assertPassword(user, currentPassword, 'current_password')
+      const weak = auth.checkPolicy(newPassword, { email: user.email, username: user.username }, 'new_password')
+      if (weak) throw new ValidationError(`new_password ${weak.message}`, [weak], 'weak_password')
+      const passwordHash = await auth.hashPassword(newPassword)
+      await usersRepository.update(db, user.id, { password_hash: passwordHash, updated_at: clock.now() })
+      await auth.revokeAllSessions(user.id, 'password_change', actor.sessionId)
+    },
+
+    /** Needs the password; the account, its sessions (and later its tasks) go with it. */
+    async deleteMe (actor: Actor, password: string): Promise<void> {
+      const user = await load(actor)
+      await assertPassword(user, password, 'password')
+      await auth.revokeAllSessions(user.id, 'account_deleted')
+      await usersRepository.delete(db, user.id)
+    }
+  }
+}
+export type UsersService = ReturnType<typeof createUsersService>

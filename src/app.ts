@@ -41,13 +41,12 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
     requestTimeout: 30_000,
     connectionTimeout: 60_000,
-    maxParamLength: 200,
     requestIdHeader: false,
     genReqId: (req) => {
       const incoming = req.headers['x-request-id']
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID()
     },
-    routerOptions: { ignoreTrailingSlash: false }
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 }
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.removeContentTypeParser('text/plain')

@@ -22,6 +22,8 @@ export interface DbOptions {
   /** A directory for PGlite, or undefined for an in-memory PGlite (tests). */
   dataDir?: string | undefined
   poolSize?: number
+  /** A PGlite data-dir dump to start from (tests: skips initdb, several times faster). */
+  loadDataDir?: Blob | undefined
 }
 
 export async function createDb (options: DbOptions): Promise<Database> {
@@ -45,7 +47,7 @@ export async function createDb (options: DbOptions): Promise<Database> {
   }
   const release = options.dataDir ? lockDataDir(options.dataDir) : () => {}
   try {
-    const client = options.dataDir ? await PGlite.create(options.dataDir) : await PGlite.create()
+    const client = await PGlite.create({ dataDir: options.dataDir, loadDataDir: options.loadDataDir })
     const db = drizzlePglite(client, { schema }) as unknown as Db
     return {
       db,

@@ -2,7 +2,7 @@ import Type, { type Static } from 'typebox'
 import { Timestamp } from '../../core/http/openapi.js'
 import { DisplayName, Email, Password, Username, UserView, Uuid } from '../users/index.js'
 
-const RefreshToken = Type.String({ minLength: 1, maxLength: 512 })
+const RefreshToken = Type.String({ minLength: 1, maxLength: 4096 })
 
 export const RegisterBody = Type.Object({
   email: Email,

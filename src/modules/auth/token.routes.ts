@@ -56,7 +56,7 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService }> = asy
       }
     } else if (grant === 'refresh_token') {
       const refreshToken = param(form, 'refresh_token', true) ?? ''
-      if (refreshToken.length > 512) throw new OAuthError('invalid_grant', 'Refresh token is invalid, expired or revoked')
+      if (refreshToken.length > 4096) throw new OAuthError('invalid_grant', 'Refresh token is invalid, expired or revoked')
       try {
         pair = await auth.refresh(refreshToken)
       } catch (err) {

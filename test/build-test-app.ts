@@ -1,0 +1,72 @@
+import { readFile } from 'node:fs/promises'
+import { after, type TestContext } from 'node:test'
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import type { Redis } from 'ioredis'
+import { buildApp } from '../src/app.js'
+import { loadConfig, type Config } from '../src/config.js'
+import { manualClock, type ManualClock } from '../src/core/clock.js'
+import { createDb, type Database } from '../src/core/db.js'
+import { runMigrations } from '../src/core/migrate.js'
+import { createRedis } from '../src/core/redis.js'
+import { createMemorySessionCache, createRedisSessionCache, type SessionCache } from '../src/modules/auth/index.js'
+import { makeFactories, type Factories } from './factories.js'
+import { testEnv } from './test-env.js'
+
+let shared: Promise<{ database: Database, redis: Redis | undefined }> | undefined
+
+// Registered at import time, so it belongs to the file's root: closes the shared storage once all tests ran.
+after(async () => {
+  if (!shared) return
+  const { database, redis } = await shared
+  redis?.disconnect()
+  await database.close()
+})
+
+/** One database (and Redis client) per test process: PGlite boots in seconds, so tests isolate by data. */
+export function sharedStorage () {
+  shared ??= (async () => {
+    const snapshot = testEnv.pgliteSnapshot ? new Blob([await readFile(testEnv.pgliteSnapshot)]) : undefined
+    const database = await createDb({ url: testEnv.databaseUrl, loadDataDir: snapshot, poolSize: 10 })
+    await runMigrations(database)
+    const redis = testEnv.redisUrl ? createRedis({ url: testEnv.redisUrl, prefix: testEnv.redisPrefix }) : undefined
+    if (redis) await redis.connect()
+    return { database, redis }
+  })()
+  return shared
+}
+
+export interface TestApp {
+  app: FastifyInstance
+  config: Config
+  clock: ManualClock
+  database: Database
+  redis: Redis | undefined
+  sessionCache: SessionCache
+  /** Empties the session cache as a Redis FLUSHALL or restart would (only this run's keys). */
+  flushCache: () => Promise<void>
+  make: Factories
+}
+
+/** Builds a fresh app over the shared storage, with a manual clock; closed when the test ends. */
+export async function buildTestApp (t: TestContext, env: Record<string, string> = {}): Promise<TestApp> {
+  const { database, redis } = await sharedStorage()
+  const config = loadConfig({ LOG_LEVEL: 'silent', PUBLIC_URL: 'http://127.0.0.1:3000', ...env })
+  const clock = manualClock(new Date())
+  const memory = createMemorySessionCache()
+  const sessionCache = redis ? createRedisSessionCache(redis) : memory
+  const app = await buildApp({ config, database, redis, clock, sessionCache, logger: false })
+  t.after(() => app.close())
+  const flushCache = async () => {
+    if (!redis) { memory.clear(); return }
+    // A FLUSHALL would wipe other runs' data too: delete exactly this run's keys instead.
+    let cursor = '0'
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${testEnv.redisPrefix}*`, 'COUNT', 500)
+      cursor = next
+      if (keys.length) await redis.del(...keys.map(k => k.slice(testEnv.redisPrefix.length)))
+    } while (cursor !== '0')
+  }
+  return { app, config, clock, database, redis, sessionCache, flushCache, make: makeFactories(app, database) }
+}
+
+export const json = (res: LightMyRequestResponse): Record<string, unknown> => res.json<Record<string, unknown>>()

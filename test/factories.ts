@@ -1,0 +1,43 @@
+import { randomUUID } from 'node:crypto'
+import type { FastifyInstance } from 'fastify'
+import type { Database } from '../src/core/db.js'
+import { usersRepository, type UserRow } from '../src/modules/users/index.js'
+
+export const DEFAULT_PASSWORD = 'correct horse battery staple 9'
+
+export interface Tokens { access_token: string, refresh_token: string, expires_in: number, user: { id: string, email: string } }
+
+/** Unique, readable test data: every test owns what it makes. */
+export function uniqueEmail (label = 'user'): string {
+  return `${label}-${randomUUID().slice(0, 8)}@example.test`
+}
+
+export function makeFactories (app: FastifyInstance, database: Database) {
+  async function register (input: { email?: string, password?: string, username?: string, name?: string } = {}, headers: Record<string, string> = {}): Promise<Tokens> {
+    const payload = { email: input.email ?? uniqueEmail(), password: input.password ?? DEFAULT_PASSWORD, ...(input.username ? { username: input.username } : {}), ...(input.name ? { name: input.name } : {}) }
+    const res = await app.inject({ method: 'POST', url: '/v1/auth/register', payload, headers })
+    if (res.statusCode !== 201) throw new Error(`register failed: ${res.statusCode} ${res.body}`)
+    return res.json<Tokens>()
+  }
+
+  return {
+    register,
+    /** A registered user with a live session; `password` is theirs. */
+    async user (input: { email?: string, password?: string, username?: string } = {}) {
+      const password = input.password ?? DEFAULT_PASSWORD
+      const tokens = await register({ ...input, password })
+      return { ...tokens.user, password, tokens }
+    },
+    async login (identifier: { email?: string, username?: string }, password = DEFAULT_PASSWORD): Promise<Tokens> {
+      const res = await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { ...identifier, password } })
+      if (res.statusCode !== 200) throw new Error(`login failed: ${res.statusCode} ${res.body}`)
+      return res.json<Tokens>()
+    },
+    bearer: (token: string) => ({ authorization: `Bearer ${token}` }),
+    reloadUser: (id: string): Promise<UserRow | undefined> => usersRepository.findById(database.db, id),
+    updateUser: (id: string, patch: Partial<UserRow>) => usersRepository.update(database.db, id, patch)
+  }
+}
+export type Factories = ReturnType<typeof makeFactories>
+
+export const uniqueUsername = () => `u_${randomUUID().slice(0, 8)}`

@@ -53,8 +53,12 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   app.decorateRequest('principal', null)
   registerValidators(app)
   registerErrorHandler(app)
+  let closing = false
+  app.addHook('preClose', async () => { closing = true })
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', req.id)
+    // While draining, finish in-flight requests but let their keep-alive connections go.
+    if (closing) reply.header('connection', 'close')
     // Responses carry tokens and user data: never cache them unless a route says otherwise.
     if (!reply.hasHeader('cache-control') && !req.url.startsWith('/docs')) reply.header('cache-control', 'no-store')
   })

@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { ConfigError, loadConfig } from './config.js'
+
+describe('loadConfig', () => {
+  it('when nothing is set, then the API.md defaults apply and the result is frozen', () => {
+    const c = loadConfig({})
+    assert.equal(c.http.host, '127.0.0.1')
+    assert.equal(c.http.port, 3000)
+    assert.equal(c.http.publicUrl, 'http://127.0.0.1:3000')
+    assert.equal(c.auth.issuer, 'http://127.0.0.1:3000')
+    assert.equal(c.auth.audience, 'taskflow-api')
+    assert.equal(c.auth.alg, 'EdDSA')
+    assert.deepEqual([c.auth.accessTtl, c.auth.refreshTtl, c.auth.sessionMaxAge], [900, 2592000, 7776000])
+    assert.equal(c.db.url, undefined)
+    assert.equal(c.db.dataDir, './data')
+    assert.equal(c.rateLimit.enabled, true)
+    assert.equal(c.passwords.minLength, 8)
+    assert.equal(c.passwords.requireCharacterClasses, false)
+    assert.equal(c.http.trustProxy, false)
+    assert.ok(Object.isFrozen(c) && Object.isFrozen(c.auth))
+  })
+
+  it('when values are given, then they are coerced and used', () => {
+    const c = loadConfig({ PORT: '8080', PUBLIC_URL: 'https://api.example.com/', ACCESS_TOKEN_TTL: '600', TRUST_PROXY: '10.0.0.0/8, 127.0.0.1', CORS_ORIGINS: 'https://a.example, https://b.example', PASSWORD_REQUIRE_CHARACTER_CLASSES: 'true' })
+    assert.equal(c.http.port, 8080)
+    assert.equal(c.http.publicUrl, 'https://api.example.com')
+    assert.equal(c.auth.issuer, 'https://api.example.com')
+    assert.equal(c.auth.accessTtl, 600)
+    assert.deepEqual(c.http.trustProxy, ['10.0.0.0/8', '127.0.0.1'])
+    assert.deepEqual(c.cors.origins, ['https://a.example', 'https://b.example'])
+    assert.equal(c.passwords.requireCharacterClasses, true)
+  })
+
+  it('when TRUST_PROXY is a hop count, then only that many proxies are trusted', () => {
+    const trust = loadConfig({ TRUST_PROXY: '1' }).http.trustProxy
+    assert.equal(typeof trust, 'function')
+    if (typeof trust === 'function') {
+      assert.equal(trust('10.0.0.1', 0), true)
+      assert.equal(trust('10.0.0.1', 1), false)
+    }
+  })
+
+  it('when a value is invalid, then a ConfigError names the variable', () => {
+    for (const [env, name] of [[{ PORT: 'abc' }, 'PORT'], [{ JWT_ALG: 'RS256' }, 'JWT_ALG'], [{ ACCESS_TOKEN_TTL: '5' }, 'ACCESS_TOKEN_TTL'], [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'], [{ PASSWORD_MIN_LENGTH: '4' }, 'PASSWORD_MIN_LENGTH']] as const) {
+      assert.throws(() => loadConfig(env), (err: unknown) => err instanceof ConfigError && err.message.includes(name), name)
+    }
+    assert.throws(() => loadConfig({ TRUST_PROXY: 'evil; rm -rf' }), ConfigError)
+  })
+
+  it('when HS256 is chosen without a secret of 32+ bytes, then it refuses to start', () => {
+    assert.throws(() => loadConfig({ JWT_ALG: 'HS256' }), /JWT_SECRET/)
+    assert.throws(() => loadConfig({ JWT_ALG: 'HS256', JWT_SECRET: 'short' }), /JWT_SECRET/)
+    assert.equal(loadConfig({ JWT_ALG: 'HS256', JWT_SECRET: 'k'.repeat(32) }).auth.alg, 'HS256')
+  })
+
+  it('when NODE_ENV=production, then unsafe settings are refused', () => {
+    assert.throws(() => loadConfig({ NODE_ENV: 'production', JWT_ALG: 'HS256', JWT_SECRET: 'a'.repeat(40) }), /weak/)
+    assert.throws(() => loadConfig({ NODE_ENV: 'production', RATE_LIMIT_ENABLED: 'false' }), /RATE_LIMIT_ENABLED/)
+    assert.throws(() => loadConfig({ NODE_ENV: 'production', CORS_ORIGINS: '*' }), /CORS_ORIGINS/)
+    assert.equal(loadConfig({ NODE_ENV: 'production' }).production, true)
+  })
+})

@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { hash as bcryptHash } from '@node-rs/bcrypt'
+import { hash as argon2Hash } from '@node-rs/argon2'
+import { ServiceUnavailableError } from '../../core/errors.js'
+import { createWorkQueue } from '../../core/work-queue.js'
+import { createPasswordHasher } from './passwords.js'
+
+describe('password hasher', () => {
+  it('when hashing, then argon2id with m=19456, t=2, p=1 and a 16-byte salt', async () => {
+    const hasher = await createPasswordHasher({ concurrency: 2, queueLimit: 4 })
+    const hash = await hasher.hash('violet orbit canyon')
+    assert.match(hash, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$/)
+    assert.deepEqual(await hasher.verify(hash, 'violet orbit canyon'), { ok: true, needsRehash: false })
+    assert.deepEqual(await hasher.verify(hash, 'Violet orbit canyon'), { ok: false, needsRehash: false })
+  })
+
+  it('when the stored hash is missing (unknown account) or unrecognised, then verification fails', async () => {
+    const hasher = await createPasswordHasher({ concurrency: 2, queueLimit: 4 })
+    assert.equal((await hasher.verify(undefined, 'anything at all')).ok, false)
+    assert.equal((await hasher.verify('plaintext', 'plaintext')).ok, false)
+  })
+
+  it('when the stored hash is legacy bcrypt, then it verifies and asks for a rehash', async () => {
+    const hasher = await createPasswordHasher({ concurrency: 2, queueLimit: 4 })
+    const legacy = await bcryptHash('violet orbit canyon', { cost: 4, version: '2b' })
+    assert.deepEqual(await hasher.verify(legacy, 'violet orbit canyon'), { ok: true, needsRehash: true })
+    assert.equal((await hasher.verify(legacy, 'wrong')).ok, false)
+  })
+
+  it('when a password over 72 bytes meets a bcrypt hash of its first 72 bytes, then it does not match', async () => {
+    const hasher = await createPasswordHasher({ concurrency: 2, queueLimit: 4 })
+    const long = 'a'.repeat(72) + 'different tail'
+    const legacy = await bcryptHash('a'.repeat(72), { cost: 4 })
+    assert.equal((await hasher.verify(legacy, long)).ok, false)
+  })
+
+  it('when an argon2id hash has outdated parameters, then a match asks for a rehash', async () => {
+    const hasher = await createPasswordHasher({ concurrency: 2, queueLimit: 4 })
+    const old = await argon2Hash('violet orbit canyon', { algorithm: 2, memoryCost: 4096, timeCost: 3, parallelism: 1 })
+    assert.deepEqual(await hasher.verify(old, 'violet orbit canyon'), { ok: true, needsRehash: true })
+  })
+})
+
+describe('work queue', () => {
+  it('when more jobs arrive than run and wait, then the extra ones get 503 at once and the rest finish', async () => {
+    const queue = createWorkQueue({ concurrency: 1, queueLimit: 1 })
+    let release: () => void = () => {}
+    const gate = new Promise<void>(resolve => { release = resolve })
+    const running = queue.run(() => gate.then(() => 'first'))
+    const waiting = queue.run(async () => 'second')
+    await assert.rejects(queue.run(async () => 'third'), ServiceUnavailableError)
+    assert.equal(queue.pending, 2)
+    release()
+    assert.deepEqual(await Promise.all([running, waiting]), ['first', 'second'])
+    assert.equal(queue.pending, 0)
+  })
+
+  it('when a job fails, then its slot is released', async () => {
+    const queue = createWorkQueue({ concurrency: 1, queueLimit: 0 })
+    await assert.rejects(queue.run(async () => { throw new Error('boom') }), /boom/)
+    assert.equal(await queue.run(async () => 'next'), 'next')
+  })
+})

@@ -31,7 +31,7 @@ function clientError (err: FastifyError): { status: number, code: AppError['code
     case 'FST_ERR_CTP_EMPTY_JSON_BODY': return { status: 400, code: 'validation_failed', detail: 'The JSON body is empty' }
     case 'FST_ERR_CTP_INVALID_JSON_BODY': return { status: 400, code: 'validation_failed', detail: 'The body is not valid JSON' }
   }
-  if (err instanceof SyntaxError || /JSON/.test(err.message) && status === 400) return { status: 400, code: 'validation_failed', detail: 'The body is not valid JSON' }
+  if (err instanceof SyntaxError || (/JSON/.test(err.message) && status === 400)) return { status: 400, code: 'validation_failed', detail: 'The body is not valid JSON' }
   if (/prototype property|constructor property/.test(err.message)) return { status: 400, code: 'validation_failed', detail: 'The body contains a forbidden property (__proto__ or constructor)' }
   if (status >= 400 && status < 500) return { status, code: status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : 'validation_failed', detail: problemTitle(status) }
   return undefined
@@ -94,7 +94,7 @@ export function registerErrorHandler (app: FastifyInstance): void {
       }
     }
 
-    if (oauth && status === 400 || oauth && status === 415) return sendOAuthError(reply, 'invalid_request', detail)
+    if (oauth && (status === 400 || status === 415)) return sendOAuthError(reply, 'invalid_request', detail)
 
     if (status === 401) {
       const rejected = err instanceof UnauthorizedError && err.tokenRejected

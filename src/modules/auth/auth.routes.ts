@@ -8,7 +8,6 @@ import { Problem } from '../../core/problem.js'
 import { LoginError, type AuthService } from './auth.service.js'
 import { LoginBody, RefreshBody, RegisterBody, SessionList, SessionParams, TokenResponse } from './auth.schemas.js'
 
-
 /** Maps a failed login to the JSON login contract: one 401 for unknown account and wrong password alike. */
 export function loginProblem (err: unknown): unknown {
   if (!(err instanceof LoginError)) return err

@@ -42,7 +42,9 @@ describe(`POST /v1/auth/token (RFC 6749) [${storageLabel}]`, () => {
     const { app, make } = await buildTestApp(t)
     const user = await make.user()
     const res = await app.inject({
-      method: 'POST', url: '/v1/auth/token', headers: { ...FORM, authorization: `Basic ${Buffer.from('client:secret').toString('base64')}` },
+      method: 'POST',
+      url: '/v1/auth/token',
+      headers: { ...FORM, authorization: `Basic ${Buffer.from('client:secret').toString('base64')}` },
       payload: form({ grant_type: 'password', username: user.email, password: user.password })
     })
     assert.equal(res.statusCode, 200)

@@ -14,6 +14,8 @@ import {
   authModule, checkPassword, conflictFromUniqueViolation, createAccessTokens, createAuthService, createMemorySessionCache,
   createPasswordHasher, createRedisSessionCache, createSessions, loadKeySet, wellKnownRoutes, type SessionCache
 } from './modules/auth/index.js'
+import { adminModule, createAdminService } from './modules/admin/index.js'
+import { createTasksService, tasksModule } from './modules/tasks/index.js'
 import { createUsersService, usersModule } from './modules/users/index.js'
 
 export interface AppDeps {
@@ -85,6 +87,8 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
       conflictFromUniqueViolation
     }
   })
+  const tasks = createTasksService({ db: database.db, clock })
+  const admin = createAdminService({ db: database.db, clock, tasks, sessions })
   const authenticate = makeAuthenticate({ tokens: accessTokens, sessions })
 
   const probes: Probe[] = [{ name: 'database', check: database.ping }]
@@ -94,5 +98,7 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   await app.register(wellKnownRoutes, { prefix: '/.well-known', keys, issuer: config.auth.issuer, publicUrl: config.http.publicUrl })
   await app.register(authModule, { prefix: '/v1/auth', auth, authenticate })
   await app.register(usersModule, { prefix: '/v1/users', users, authenticate })
+  await app.register(tasksModule, { prefix: '/v1/tasks', tasks, authenticate, publicUrl: config.http.publicUrl })
+  await app.register(adminModule, { prefix: '/v1/admin', admin, authenticate })
   return app
 }

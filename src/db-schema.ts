@@ -2,3 +2,4 @@
 export * from './modules/users/users.table.js'
 export * from './modules/auth/sessions.table.js'
 export * from './modules/auth/signing-keys.table.js'
+export * from './modules/tasks/tasks.table.js'

@@ -1,9 +1,25 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
+import { eq } from 'drizzle-orm'
 import type { Database } from '../src/core/db.js'
+import { tasksTable } from '../src/modules/tasks/tasks.table.js'
 import { usersRepository, type UserRow } from '../src/modules/users/index.js'
 
 export const DEFAULT_PASSWORD = 'correct horse battery staple 9'
+
+export interface TaskJson {
+  id: string
+  title: string
+  description: string | null
+  status: string
+  priority: string
+  due_at: string | null
+  tags: string[]
+  owner_id: string
+  created_at: string
+  updated_at: string
+  completed_at: string | null
+}
 
 export interface Tokens { access_token: string, refresh_token: string, expires_in: number, user: { id: string, email: string } }
 
@@ -34,6 +50,13 @@ export function makeFactories (app: FastifyInstance, database: Database) {
       return res.json<Tokens>()
     },
     bearer: (token: string) => ({ authorization: `Bearer ${token}` }),
+    /** Creates a task through the API as the holder of `token`. */
+    async task (token: string, input: Record<string, unknown> = {}): Promise<TaskJson> {
+      const res = await app.inject({ method: 'POST', url: '/v1/tasks', headers: { authorization: `Bearer ${token}` }, payload: { title: 'A task', ...input } })
+      if (res.statusCode !== 201) throw new Error(`task create failed: ${res.statusCode} ${res.body}`)
+      return res.json<TaskJson>()
+    },
+    reloadTask: async (id: string) => (await database.db.select().from(tasksTable).where(eq(tasksTable.id, id)))[0],
     reloadUser: (id: string): Promise<UserRow | undefined> => usersRepository.findById(database.db, id),
     updateUser: (id: string, patch: Partial<UserRow>) => usersRepository.update(database.db, id, patch)
   }

@@ -20,6 +20,10 @@ export type ErrorCode =
   | 'rate_limited'
   | 'service_unavailable'
   | 'internal_error'
+  | 'task_not_found'
+  | 'task_forbidden'
+  | 'precondition_failed'
+  | 'last_admin'
 
 export interface FieldError { field: string, message: string }
 

@@ -16,6 +16,8 @@ export async function registerDocs (app: FastifyInstance, { publicUrl }: { publi
       tags: [
         { name: 'auth', description: 'Register, log in, tokens and sessions' },
         { name: 'users', description: 'The signed-in user' },
+        { name: 'tasks', description: 'Your tasks' },
+        { name: 'admin', description: 'User and task administration (role admin)' },
         { name: 'operations', description: 'Health and discovery' }
       ],
       components: {

@@ -120,13 +120,16 @@ export function createSessions ({ db, cache, clock, refreshTtl, sessionMaxAge, a
       return rows.length > 0
     },
 
-    /** Revokes every live session of a user, except `keep` (the caller's own, on a password change). */
-    async revokeAllForUser (userId: string, reason: string, keep?: string, tx: Db = db): Promise<string[]> {
-      const rows = await tx.update(sessionsTable).set({ revoked_at: clock.now(), revoked_reason: reason })
+    /**
+     * Revokes every live session of a user, except `keep` (the caller's own, on a password change).
+     * Inside a caller's transaction (`tx`), the caller tells the cache with markRevoked after commit.
+     */
+    async revokeAllForUser (userId: string, reason: string, keep?: string, tx?: Db): Promise<string[]> {
+      const rows = await (tx ?? db).update(sessionsTable).set({ revoked_at: clock.now(), revoked_reason: reason })
         .where(and(eq(sessionsTable.user_id, userId), isNull(sessionsTable.revoked_at), keep ? ne(sessionsTable.id, keep) : undefined))
         .returning({ id: sessionsTable.id })
       const ids = rows.map(r => r.id)
-      if (tx === db) await markRevoked(ids)
+      if (!tx) await markRevoked(ids)
       return ids
     },
 

@@ -1,5 +1,6 @@
-import { eq, sql } from 'drizzle-orm'
+import { and, desc, eq, lt, or, sql } from 'drizzle-orm'
 import type { Db } from '../../core/db.js'
+import { likePattern } from '../../core/sql.js'
 import { usersTable, type NewUserRow, type UserRow } from './users.table.js'
 
 /** SQL for users; every function takes the executor (the db or a transaction). */
@@ -30,6 +31,24 @@ export const usersRepository = {
   async update (db: Db, id: string, patch: Partial<Omit<NewUserRow, 'id' | 'created_at'>>): Promise<UserRow | undefined> {
     const [user] = await db.update(usersTable).set(patch).where(eq(usersTable.id, id)).returning()
     return user
+  },
+
+  /** Locks every active admin row (FOR UPDATE) and returns their ids: serialises "is this the last admin?" checks. */
+  async lockActiveAdmins (tx: Db): Promise<string[]> {
+    const rows = await tx.select({ id: usersTable.id }).from(usersTable)
+      .where(and(eq(usersTable.role, 'admin'), eq(usersTable.is_active, true))).for('update')
+    return rows.map(r => r.id)
+  },
+
+  /** A page of users, newest first (ids are time-ordered UUIDv7), keyset on id. */
+  async list (db: Db, query: { q?: string | undefined, role?: UserRow['role'] | undefined, isActive?: boolean | undefined, limit: number, afterId?: string | undefined }): Promise<UserRow[]> {
+    const pattern = query.q ? likePattern(query.q) : undefined
+    return db.select().from(usersTable).where(and(
+      pattern ? or(sql`${usersTable.email} ilike ${pattern}`, sql`${usersTable.username} ilike ${pattern}`, sql`${usersTable.name} ilike ${pattern}`) : undefined,
+      query.role ? eq(usersTable.role, query.role) : undefined,
+      query.isActive === undefined ? undefined : eq(usersTable.is_active, query.isActive),
+      query.afterId ? lt(usersTable.id, query.afterId) : undefined
+    )).orderBy(desc(usersTable.id)).limit(query.limit)
   },
 
   async delete (db: Db, id: string): Promise<boolean> {

@@ -1,0 +1,42 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { principal } from '../../core/http/authenticate.js'
+import { bearerSecurity as security, NoContent } from '../../core/http/openapi.js'
+import { Problem } from '../../core/problem.js'
+import { TaskPage } from '../tasks/index.js'
+import { UserView } from '../users/index.js'
+import { AdminTaskQuery, AdminUserPatch, AdminUserQuery, IdParams, UserPage } from './admin.schemas.js'
+import type { AdminService } from './admin.service.js'
+
+const errors = { 400: Problem, 401: Problem, 403: Problem }
+
+export const adminRoutes: FastifyPluginAsyncTypebox<{ admin: AdminService }> = async (app, { admin }) => {
+  app.get('/users', {
+    schema: { tags: ['admin'], summary: 'List users', security, querystring: AdminUserQuery, response: { 200: UserPage, ...errors } }
+  }, async (req) => admin.listUsers(req.query))
+
+  app.get('/users/:id', {
+    schema: { tags: ['admin'], summary: 'Read a user', security, params: IdParams, response: { 200: UserView, ...errors, 404: Problem } }
+  }, async (req) => admin.getUser(req.params.id))
+
+  app.patch('/users/:id', {
+    schema: { tags: ['admin'], summary: 'Change a user\'s role or active flag (ends their sessions)', security, params: IdParams, body: AdminUserPatch, response: { 200: UserView, ...errors, 404: Problem, 409: Problem } }
+  }, async (req) => admin.updateUser(principal(req), req.params.id, req.body))
+
+  app.delete('/users/:id', {
+    schema: { tags: ['admin'], summary: 'Delete a user with their sessions and tasks', security, params: IdParams, response: { 204: NoContent, ...errors, 404: Problem, 409: Problem } }
+  }, async (req, reply) => {
+    await admin.deleteUser(principal(req), req.params.id)
+    return reply.code(204).send(null)
+  })
+
+  app.get('/tasks', {
+    schema: { tags: ['admin'], summary: 'List anyone\'s tasks', security, querystring: AdminTaskQuery, response: { 200: TaskPage, ...errors } }
+  }, async (req) => admin.listTasks(req.query))
+
+  app.delete('/tasks/:id', {
+    schema: { tags: ['admin'], summary: 'Delete anyone\'s task', security, params: IdParams, response: { 204: NoContent, ...errors, 404: Problem } }
+  }, async (req, reply) => {
+    await admin.deleteTask(principal(req), req.params.id)
+    return reply.code(204).send(null)
+  })
+}

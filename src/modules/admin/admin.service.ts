@@ -1,0 +1,90 @@
+import type { Actor } from '../../core/actor.js'
+import type { Clock } from '../../core/clock.js'
+import type { Db } from '../../core/db.js'
+import { ConflictError, NotFoundError } from '../../core/errors.js'
+import { decodeCursor, encodeCursor, invalidCursor, type Page } from '../../core/pagination.js'
+import type { TasksService } from '../tasks/index.js'
+import { usersRepository, type UserRow } from '../users/index.js'
+import type { AdminTaskQuery, AdminUserPatch, AdminUserQuery } from './admin.schemas.js'
+
+/** What admin needs from auth: ending all of a user's sessions, inside the change's transaction. */
+export interface AdminSessionsPort {
+  revokeAllForUser: (userId: string, reason: string, keep: string | undefined, tx: Db) => Promise<string[]>
+  markRevoked: (sids: readonly string[]) => Promise<void>
+}
+
+export interface AdminDeps { db: Db, clock: Clock, tasks: TasksService, sessions: AdminSessionsPort }
+
+/**
+ * The admin API's rules: user management with the last-active-admin guard, and anyone's tasks.
+ * A role change, deactivation or deletion ends all the user's sessions at once.
+ */
+export function createAdminService ({ db, clock, tasks, sessions }: AdminDeps) {
+  /** Throws 409 when `target` is the only active admin and the change would remove that. */
+  async function guardLastAdmin (tx: Db, target: UserRow, stillActiveAdmin: boolean): Promise<void> {
+    const admins = await usersRepository.lockActiveAdmins(tx)
+    const isActiveAdmin = admins.includes(target.id)
+    if (isActiveAdmin && !stillActiveAdmin && admins.length <= 1) {
+      throw new ConflictError('last_admin', 'This is the last active admin: promote another user first')
+    }
+  }
+
+  async function findUser (tx: Db, id: string): Promise<UserRow> {
+    const user = await usersRepository.findById(tx, id)
+    if (!user) throw new NotFoundError('user_not_found', 'User not found')
+    return user
+  }
+
+  return {
+    async listUsers (query: AdminUserQuery): Promise<Page<UserRow>> {
+      let afterId: string | undefined
+      if (query.cursor) {
+        const [id] = decodeCursor(query.cursor)
+        if (typeof id !== 'string' || !/^[0-9a-f-]{36}$/i.test(id)) throw invalidCursor()
+        afterId = id
+      }
+      const rows = await usersRepository.list(db, { q: query.q, role: query.role, isActive: query.is_active, limit: query.limit + 1, afterId })
+      const data = rows.slice(0, query.limit)
+      const last = data.at(-1)
+      return { data, next_cursor: rows.length > query.limit && last ? encodeCursor([last.id]) : null }
+    },
+
+    getUser: (id: string) => findUser(db, id),
+
+    async updateUser (_actor: Actor, id: string, patch: AdminUserPatch): Promise<UserRow> {
+      let revoked: string[] = []
+      const user = await db.transaction(async (tx) => {
+        const target = await findUser(tx, id)
+        const role = patch.role ?? target.role
+        const isActive = patch.is_active ?? target.is_active
+        await guardLastAdmin(tx, target, role === 'admin' && isActive)
+        const updated = await usersRepository.update(tx, id, { role, is_active: isActive, updated_at: clock.now() })
+        if (!updated) throw new NotFoundError('user_not_found', 'User not found')
+        if (role !== target.role || (!isActive && target.is_active)) {
+          revoked = await sessions.revokeAllForUser(id, role !== target.role ? 'role_changed' : 'deactivated', undefined, tx)
+        }
+        return updated
+      })
+      await sessions.markRevoked(revoked)
+      return user
+    },
+
+    async deleteUser (_actor: Actor, id: string): Promise<UserRow> {
+      let revoked: string[] = []
+      const user = await db.transaction(async (tx) => {
+        const target = await findUser(tx, id)
+        await guardLastAdmin(tx, target, false)
+        revoked = await sessions.revokeAllForUser(id, 'account_deleted', undefined, tx)
+        await usersRepository.delete(tx, id)
+        return target
+      })
+      await sessions.markRevoked(revoked)
+      return user
+    },
+
+    listTasks: (query: AdminTaskQuery) => tasks.listAll(query),
+
+    deleteTask: (actor: Actor, id: string) => tasks.removeAny(actor, id)
+  }
+}
+export type AdminService = ReturnType<typeof createAdminService>

@@ -1,0 +1,12 @@
+import type { FastifyPluginAsync, onRequestHookHandler } from 'fastify'
+import { tasksRoutes } from './tasks.routes.js'
+import type { TasksService } from './tasks.service.js'
+
+export { createTasksService, type TasksService } from './tasks.service.js'
+export { TaskView, TaskPage, TaskParams, TaskFilters } from './tasks.schemas.js'
+export { assertCan, type TaskAction } from './tasks.policy.js'
+
+export const tasksModule: FastifyPluginAsync<{ tasks: TasksService, authenticate: onRequestHookHandler, publicUrl: string }> = async (app, { tasks, authenticate, publicUrl }) => {
+  app.addHook('onRequest', authenticate)
+  await app.register(tasksRoutes, { tasks, publicUrl })
+}

@@ -1,0 +1,136 @@
+import { and, asc, desc, eq, gt, isNotNull, isNull, lt, or, sql, type SQL } from 'drizzle-orm'
+import type { PgColumn } from 'drizzle-orm/pg-core'
+import type { Db } from '../../core/db.js'
+import { likePattern } from '../../core/sql.js'
+import { decodeCursor, encodeCursor, invalidCursor, type Page } from '../../core/pagination.js'
+import { tasksTable, type NewTaskRow, type TaskRow } from './tasks.table.js'
+import type { SortKey } from './tasks.schemas.js'
+
+export interface TaskListQuery {
+  ownerId?: string | undefined
+  status?: TaskRow['status'] | undefined
+  priority?: TaskRow['priority'] | undefined
+  tag?: string | undefined
+  q?: string | undefined
+  dueBefore?: Date | undefined
+  dueAfter?: Date | undefined
+  sort: SortKey
+  descending: boolean
+  limit: number
+  cursor?: string | undefined
+}
+
+/** Sort keys map to columns through this allow-list only; no client text ever reaches ORDER BY. */
+const SORT_COLUMNS: Record<SortKey, PgColumn> = {
+  created_at: tasksTable.created_at,
+  updated_at: tasksTable.updated_at,
+  due_at: tasksTable.due_at,
+  priority: tasksTable.priority_rank,
+  title: tasksTable.title
+}
+
+
+type KeyValue = string | number | null
+
+function keyOf (row: TaskRow, sort: SortKey): KeyValue {
+  switch (sort) {
+    case 'priority': return row.priority_rank
+    case 'title': return row.title
+    case 'created_at': return row.created_at.toISOString()
+    case 'updated_at': return row.updated_at.toISOString()
+    case 'due_at': return row.due_at?.toISOString() ?? null
+  }
+}
+
+function parseCursor (cursor: string, sort: SortKey, descending: boolean): { key: KeyValue, id: string } {
+  const [tag, key, id] = decodeCursor(cursor)
+  if (tag !== `${descending ? '-' : ''}${sort}` || typeof id !== 'string' || !/^[0-9a-f-]{36}$/i.test(id)) throw invalidCursor()
+  const valid = sort === 'priority'
+    ? typeof key === 'number' && Number.isInteger(key)
+    : sort === 'due_at'
+      ? key === null || (typeof key === 'string' && !Number.isNaN(Date.parse(key)))
+      : typeof key === 'string' && (sort === 'title' || !Number.isNaN(Date.parse(key)))
+  if (!valid) throw invalidCursor()
+  return { key: key as KeyValue, id }
+}
+
+const toDb = (sort: SortKey, key: KeyValue) => (sort.endsWith('_at') && typeof key === 'string' ? new Date(key) : key)
+
+/** SQL for tasks; every function takes the executor (the db or a transaction). */
+export const tasksRepository = {
+  async insert (db: Db, row: NewTaskRow): Promise<TaskRow> {
+    const [task] = await db.insert(tasksTable).values(row).returning()
+    if (!task) throw new Error('insert returned no row')
+    return task
+  },
+
+  async findById (db: Db, id: string): Promise<TaskRow | undefined> {
+    const [task] = await db.select().from(tasksTable).where(eq(tasksTable.id, id)).limit(1)
+    return task
+  },
+
+  /** Updates and bumps the version; with `expectedVersion`, only if nobody changed it since. */
+  async update (db: Db, id: string, patch: Partial<NewTaskRow>, expectedVersion?: number): Promise<TaskRow | undefined> {
+    const [task] = await db.update(tasksTable)
+      .set({ ...patch, version: sql`${tasksTable.version} + 1` })
+      .where(and(eq(tasksTable.id, id), expectedVersion === undefined ? undefined : eq(tasksTable.version, expectedVersion)))
+      .returning()
+    return task
+  },
+
+  async delete (db: Db, id: string, expectedVersion?: number): Promise<TaskRow | undefined> {
+    const [task] = await db.delete(tasksTable)
+      .where(and(eq(tasksTable.id, id), expectedVersion === undefined ? undefined : eq(tasksTable.version, expectedVersion)))
+      .returning()
+    return task
+  },
+
+  /**
+   * One page, by keyset pagination on (sort key, id): rows inserted between pages are never skipped
+   * or repeated. Tasks without due_at sort last in both directions, so that sort reads the dated rows
+   * first and then the undated ones, each an index range scan.
+   */
+  async list (db: Db, query: TaskListQuery): Promise<Page<TaskRow>> {
+    const { sort, descending, limit } = query
+    const column = SORT_COLUMNS[sort]
+    const filters: Array<SQL | undefined> = [
+      query.ownerId ? eq(tasksTable.owner_id, query.ownerId) : undefined,
+      query.status ? eq(tasksTable.status, query.status) : undefined,
+      query.priority ? eq(tasksTable.priority, query.priority) : undefined,
+      query.tag ? sql`${tasksTable.tags} @> array[${query.tag}]::text[]` : undefined,
+      query.q ? or(sql`${tasksTable.title} ilike ${likePattern(query.q)}`, sql`${tasksTable.description} ilike ${likePattern(query.q)}`) : undefined,
+      query.dueBefore ? lt(tasksTable.due_at, query.dueBefore) : undefined,
+      query.dueAfter ? gt(tasksTable.due_at, query.dueAfter) : undefined
+    ]
+    const after = query.cursor ? parseCursor(query.cursor, sort, descending) : undefined
+    const cmp = descending ? lt : gt
+    const order = descending ? desc : asc
+    const fetch = (where: Array<SQL | undefined>, orderBy: SQL[], n: number) =>
+      db.select().from(tasksTable).where(and(...filters, ...where)).orderBy(...orderBy).limit(n)
+    const beyond = (key: KeyValue, id: string) => descending
+      ? sql`(${column}, ${tasksTable.id}) < (${toDb(sort, key)}, ${id})`
+      : sql`(${column}, ${tasksTable.id}) > (${toDb(sort, key)}, ${id})`
+
+    let rows: TaskRow[]
+    if (sort !== 'due_at') {
+      rows = await fetch([after ? beyond(after.key, after.id) : undefined], [order(column), order(tasksTable.id)], limit + 1)
+    } else {
+      rows = []
+      if (!after || after.key !== null) {
+        rows = await fetch([isNotNull(tasksTable.due_at), after ? beyond(after.key, after.id) : undefined], [order(column), order(tasksTable.id)], limit + 1)
+      }
+      if (rows.length <= limit) {
+        const undated = await fetch([isNull(tasksTable.due_at), after?.key === null ? cmp(tasksTable.id, after.id) : undefined], [order(tasksTable.id)], limit + 1 - rows.length)
+        rows = rows.concat(undated)
+      }
+    }
+    const hasMore = rows.length > limit
+    const data = hasMore ? rows.slice(0, limit) : rows
+    const last = data.at(-1)
+    return {
+      data,
+      next_cursor: hasMore && last ? encodeCursor([`${descending ? '-' : ''}${sort}`, keyOf(last, sort), last.id]) : null
+    }
+  }
+}
+export type TasksRepository = typeof tasksRepository

@@ -1,0 +1,51 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import Type from 'typebox'
+import { principal } from '../../core/http/authenticate.js'
+import { bearerSecurity as security, NoContent } from '../../core/http/openapi.js'
+import { Problem } from '../../core/problem.js'
+import { TaskInput, TaskPage, TaskParams, TaskPatch, TaskQuery, TaskView } from './tasks.schemas.js'
+import { etagOf, type TasksService } from './tasks.service.js'
+
+const IfMatch = Type.Object({ 'if-match': Type.Optional(Type.String({ maxLength: 512, description: 'ETag from a GET: the change only applies to that version (else 412)' })) })
+const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem }
+
+export const tasksRoutes: FastifyPluginAsyncTypebox<{ tasks: TasksService, publicUrl: string }> = async (app, { tasks, publicUrl }) => {
+  app.post('/', {
+    schema: { tags: ['tasks'], summary: 'Create a task', security, body: TaskInput, response: { 201: TaskView, 400: Problem, 401: Problem, 415: Problem } }
+  }, async (req, reply) => {
+    const task = await tasks.create(principal(req), req.body)
+    return reply.code(201).header('location', `${publicUrl}/v1/tasks/${task.id}`).header('etag', etagOf(task)).send(task)
+  })
+
+  app.get('/', {
+    schema: { tags: ['tasks'], summary: 'List your tasks (filters, sort, cursor pagination)', security, querystring: TaskQuery, response: { 200: TaskPage, 400: Problem, 401: Problem } }
+  }, async (req) => tasks.list(principal(req), req.query))
+
+  app.get('/:id', {
+    schema: { tags: ['tasks'], summary: 'Read a task (with its ETag)', security, params: TaskParams, response: { 200: TaskView, ...errors } }
+  }, async (req, reply) => {
+    const task = await tasks.get(principal(req), req.params.id)
+    return reply.header('etag', etagOf(task)).send(task)
+  })
+
+  app.put('/:id', {
+    schema: { tags: ['tasks'], summary: 'Replace a task', security, params: TaskParams, headers: IfMatch, body: TaskInput, response: { 200: TaskView, ...errors, 412: Problem } }
+  }, async (req, reply) => {
+    const task = await tasks.replace(principal(req), req.params.id, req.body, req.headers['if-match'])
+    return reply.header('etag', etagOf(task)).send(task)
+  })
+
+  app.patch('/:id', {
+    schema: { tags: ['tasks'], summary: 'Change some fields of a task', security, params: TaskParams, headers: IfMatch, body: TaskPatch, response: { 200: TaskView, ...errors, 412: Problem } }
+  }, async (req, reply) => {
+    const task = await tasks.update(principal(req), req.params.id, req.body, req.headers['if-match'])
+    return reply.header('etag', etagOf(task)).send(task)
+  })
+
+  app.delete('/:id', {
+    schema: { tags: ['tasks'], summary: 'Delete a task', security, params: TaskParams, headers: IfMatch, response: { 204: NoContent, ...errors, 412: Problem } }
+  }, async (req, reply) => {
+    await tasks.remove(principal(req), req.params.id, req.headers['if-match'])
+    return reply.code(204).send(null)
+  })
+}

@@ -69,13 +69,14 @@ async function withServices (run) {
     await admin.end()
     throw new Error(`Redis at REDIS_URL is unreachable: ${err.message}`)
   }
-  await admin.query(`create database ${dbName}`)
-  const url = new URL(dbUrl)
-  url.pathname = `/${dbName}`
   try {
-    return await run({ TEST_DATABASE_URL: url.toString(), TEST_REDIS_URL: redisUrl, TEST_REDIS_PREFIX: prefix })
+    return await run({ TEST_ADMIN_DATABASE_URL: dbUrl, TEST_DATABASE_PREFIX: dbName, TEST_REDIS_URL: redisUrl, TEST_REDIS_PREFIX: prefix })
   } finally {
-    await admin.query(`drop database if exists ${dbName} with (force)`).catch(err => console.error(`could not drop ${dbName}: ${err.message}`))
+    // Each test process drops its own database; this removes any a crashed process left behind.
+    const { rows } = await admin.query('select datname from pg_database where datname like $1', [`${dbName}%`])
+    for (const { datname } of rows) {
+      await admin.query(`drop database if exists ${datname} with (force)`).catch(err => console.error(`could not drop ${datname}: ${err.message}`))
+    }
     await admin.end()
     let cursor = '0'
     do {

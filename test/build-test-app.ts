@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { after, type TestContext } from 'node:test'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import type { Redis } from 'ioredis'
+import pg from 'pg'
 import { buildApp } from '../src/app.js'
 import { loadConfig, type Config } from '../src/config.js'
 import { manualClock, type ManualClock } from '../src/core/clock.js'
@@ -12,7 +13,14 @@ import { createMemorySessionCache, createRedisSessionCache, type SessionCache } 
 import { makeFactories, type Factories } from './factories.js'
 import { testEnv } from './test-env.js'
 
-let shared: Promise<{ database: Database, redis: Redis | undefined }> | undefined
+interface SharedStorage {
+  database: Database
+  redis: Redis | undefined
+  /** This process's own PostgreSQL database (services run only), e.g. for a CLI child process. */
+  databaseUrl: string | undefined
+}
+let shared: Promise<SharedStorage> | undefined
+let dropDatabase: (() => Promise<void>) | undefined
 
 // Registered at import time, so it belongs to the file's root: closes the shared storage once all tests ran.
 after(async () => {
@@ -20,17 +28,38 @@ after(async () => {
   const { database, redis } = await shared
   redis?.disconnect()
   await database.close()
+  await dropDatabase?.()
 })
 
+async function createOwnDatabase (adminUrl: string): Promise<string> {
+  const name = `${testEnv.databasePrefix}_${process.pid}`
+  const admin = new pg.Client({ connectionString: adminUrl })
+  await admin.connect()
+  try {
+    await admin.query(`create database ${name}`)
+  } finally {
+    await admin.end()
+  }
+  dropDatabase = async () => {
+    const client = new pg.Client({ connectionString: adminUrl })
+    await client.connect()
+    try { await client.query(`drop database if exists ${name} with (force)`) } finally { await client.end() }
+  }
+  const url = new URL(adminUrl)
+  url.pathname = `/${name}`
+  return url.toString()
+}
+
 /** One database (and Redis client) per test process: PGlite boots in seconds, so tests isolate by data. */
-export function sharedStorage () {
+export function sharedStorage (): Promise<SharedStorage> {
   shared ??= (async () => {
-    const snapshot = testEnv.pgliteSnapshot ? new Blob([await readFile(testEnv.pgliteSnapshot)]) : undefined
-    const database = await createDb({ url: testEnv.databaseUrl, loadDataDir: snapshot, poolSize: 10 })
+    const databaseUrl = testEnv.adminDatabaseUrl ? await createOwnDatabase(testEnv.adminDatabaseUrl) : undefined
+    const snapshot = !databaseUrl && testEnv.pgliteSnapshot ? new Blob([await readFile(testEnv.pgliteSnapshot)]) : undefined
+    const database = await createDb({ url: databaseUrl, loadDataDir: snapshot, poolSize: 10 })
     await runMigrations(database)
     const redis = testEnv.redisUrl ? createRedis({ url: testEnv.redisUrl, prefix: testEnv.redisPrefix }) : undefined
     if (redis) await redis.connect()
-    return { database, redis }
+    return { database, redis, databaseUrl }
   })()
   return shared
 }

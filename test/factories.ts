@@ -44,6 +44,14 @@ export function makeFactories (app: FastifyInstance, database: Database) {
       const tokens = await register({ ...input, password })
       return { ...tokens.user, password, tokens }
     },
+    /** An active admin with a fresh session (admins are never made over HTTP: this writes the role directly). */
+    async admin () {
+      const user = await register()
+      await usersRepository.update(database.db, user.user.id, { role: 'admin' })
+      const res = await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: user.user.email, password: DEFAULT_PASSWORD } })
+      const tokens = res.json<Tokens>()
+      return { ...tokens.user, password: DEFAULT_PASSWORD, tokens }
+    },
     async login (identifier: { email?: string, username?: string }, password = DEFAULT_PASSWORD): Promise<Tokens> {
       const res = await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { ...identifier, password } })
       if (res.statusCode !== 200) throw new Error(`login failed: ${res.statusCode} ${res.body}`)

@@ -8,14 +8,16 @@ import { describe, it, type TestContext } from 'node:test'
 import { loadConfig } from '../src/config.js'
 import { startServer } from '../src/server.js'
 import { DEFAULT_PASSWORD, uniqueEmail } from './factories.js'
-import { storageLabel, testEnv } from './test-env.js'
+import { sharedStorage } from './build-test-app.js'
+import { servicesRun, storageLabel, testEnv } from './test-env.js'
 
 const root = new URL('..', import.meta.url).pathname
 
 /** Environment for a real server or CLI process on this run's storage. */
-function storageEnv (t: TestContext): Record<string, string> {
-  if (testEnv.databaseUrl && testEnv.redisUrl) {
-    return { DATABASE_URL: testEnv.databaseUrl, REDIS_URL: testEnv.redisUrl, REDIS_KEY_PREFIX: testEnv.redisPrefix }
+async function storageEnv (t: TestContext): Promise<Record<string, string>> {
+  const { databaseUrl } = await sharedStorage()
+  if (databaseUrl && testEnv.redisUrl) {
+    return { DATABASE_URL: databaseUrl, REDIS_URL: testEnv.redisUrl, REDIS_KEY_PREFIX: testEnv.redisPrefix }
   }
   const dir = mkdtempSync(join(process.env.TEST_DATA_ROOT ?? tmpdir(), 'data-'))
   t.after(() => rmSync(dir, { recursive: true, force: true }))
@@ -39,7 +41,7 @@ async function post (base: string, path: string, body: unknown) {
 
 describe(`a real listening server [${storageLabel}]`, () => {
   it('when a client walks register → login → me → refresh → logout over TCP, then each step answers as documented', async (t) => {
-    const env = storageEnv(t)
+    const env = await storageEnv(t)
     const server = await startServer(loadConfig({ ...env, PORT: '0', LOG_LEVEL: 'silent' }))
     t.after(() => server.close())
     const address = server.app.server.address()
@@ -63,7 +65,7 @@ describe(`a real listening server [${storageLabel}]`, () => {
   })
 
   it('when a request has both Transfer-Encoding and Content-Length, then 400 (no request smuggling)', async (t) => {
-    const server = await startServer(loadConfig({ ...storageEnv(t), PORT: '0', LOG_LEVEL: 'silent' }))
+    const server = await startServer(loadConfig({ ...await storageEnv(t), PORT: '0', LOG_LEVEL: 'silent' }))
     t.after(() => server.close())
     const address = server.app.server.address()
     assert.ok(address && typeof address === 'object')
@@ -80,7 +82,7 @@ describe(`a real listening server [${storageLabel}]`, () => {
   })
 
   it('when closing with requests in flight, then they complete before the server stops', async (t) => {
-    const server = await startServer(loadConfig({ ...storageEnv(t), PORT: '0', LOG_LEVEL: 'silent' }))
+    const server = await startServer(loadConfig({ ...await storageEnv(t), PORT: '0', LOG_LEVEL: 'silent' }))
     const address = server.app.server.address()
     assert.ok(address && typeof address === 'object')
     const base = `http://127.0.0.1:${address.port}`
@@ -100,7 +102,7 @@ describe(`a real listening server [${storageLabel}]`, () => {
 
 describe(`the taskflow command [${storageLabel}]`, () => {
   it('when create-admin gets a valid email and password, then it creates an admin who can log in; again, it promotes', async (t) => {
-    const env = storageEnv(t)
+    const env = await storageEnv(t)
     const email = uniqueEmail('admin')
     const created = await runCli(['create-admin', '--email', email, '--password', DEFAULT_PASSWORD, '--username', `adm_${Date.now()}`], env)
     assert.equal(created.code, 0, created.stderr)
@@ -119,7 +121,7 @@ describe(`the taskflow command [${storageLabel}]`, () => {
   })
 
   it('when create-admin gets a weak password, a bad email or no arguments, then it says so and exits non-zero', async (t) => {
-    const env = storageEnv(t)
+    const env = await storageEnv(t)
     const weak = await runCli(['create-admin', '--email', uniqueEmail(), '--password', 'password1'], env)
     assert.notEqual(weak.code, 0)
     assert.match(weak.stderr, /weak password/)
@@ -132,14 +134,14 @@ describe(`the taskflow command [${storageLabel}]`, () => {
   })
 
   it('when a configuration value is invalid, then the command names it and exits non-zero', async (t) => {
-    const res = await runCli(['migrate'], { ...storageEnv(t), JWT_ALG: 'HS256' })
+    const res = await runCli(['migrate'], { ...await storageEnv(t), JWT_ALG: 'HS256' })
     assert.notEqual(res.code, 0)
     assert.match(res.stderr, /JWT_SECRET/)
   })
 
-  if (!testEnv.databaseUrl) {
+  if (!servicesRun) {
     it('when a server holds DATA_DIR, then create-admin says so and exits non-zero', async (t) => {
-      const env = storageEnv(t)
+      const env = await storageEnv(t)
       const server = await startServer(loadConfig({ ...env, PORT: '0', LOG_LEVEL: 'silent' }))
       t.after(() => server.close())
       const res = await runCli(['create-admin', '--email', uniqueEmail(), '--password', DEFAULT_PASSWORD], env)
@@ -148,14 +150,14 @@ describe(`the taskflow command [${storageLabel}]`, () => {
     })
 
     it('when serve --workers 2 runs on the embedded database, then it refuses', async (t) => {
-      const res = await runCli(['serve', '--workers', '2'], storageEnv(t))
+      const res = await runCli(['serve', '--workers', '2'], await storageEnv(t))
       assert.equal(res.code, 2)
       assert.match(res.stderr, /needs DATABASE_URL and REDIS_URL/)
     })
   }
 
   it('when `serve` runs and gets SIGTERM, then it answers /readyz and exits 0', async (t) => {
-    const env = storageEnv(t)
+    const env = await storageEnv(t)
     const port = 20000 + Math.floor(Math.random() * 20000)
     const child = spawn(process.execPath, [join(root, 'bin/taskflow.js'), 'serve'], { cwd: root, env: { ...process.env, LOG_LEVEL: 'silent', DATABASE_URL: '', REDIS_URL: '', ...env, PORT: String(port) } })
     t.after(() => child.kill('SIGKILL'))

@@ -29,7 +29,6 @@ const SORT_COLUMNS: Record<SortKey, PgColumn> = {
   title: tasksTable.title
 }
 
-
 type KeyValue = string | number | null
 
 function keyOf (row: TaskRow, sort: SortKey): KeyValue {

@@ -63,7 +63,7 @@ try {
       now() - g * interval '1 second', now() - g * interval '1 second'
     from generate_series(1, ${n}) g`
   await db.execute(seed(`'${me}'::uuid`, count))
-  await db.execute(seed(`('01a20000-0000-7000-8000-' || lpad(to_hex(2 + g % 1000), 12, '0'))::uuid`, count))
+  await db.execute(seed('(\'01a20000-0000-7000-8000-\' || lpad(to_hex(2 + g % 1000), 12, \'0\'))::uuid', count))
   await db.execute(sql`analyze`)
 
   const cases: Array<[string, Partial<TaskListQuery>]> = [

@@ -29,6 +29,20 @@ function completion (before: TaskRow | undefined, status: TaskRow['status'], now
   return before?.status === 'done' ? before.completed_at ?? now : now
 }
 
+/** The whole task as POST and PUT describe it: omitted optional fields take their defaults. */
+function fromInput (input: TaskInput, current: TaskRow | undefined, now: Date) {
+  const status = input.status ?? 'todo'
+  return {
+    title: input.title,
+    description: input.description ?? null,
+    status,
+    priority: input.priority ?? 'medium',
+    due_at: input.due_at ? new Date(input.due_at) : null,
+    tags: [...new Set(input.tags ?? [])],
+    completed_at: completion(current, status, now)
+  }
+}
+
 function toListQuery (query: TaskQuery & { owner_id?: string | undefined }): TaskListQuery {
   const descending = query.sort.startsWith('-')
   return {
@@ -70,38 +84,14 @@ export function createTasksService ({ db, clock }: TasksDeps) {
   return {
     async create (actor: Actor, input: TaskInput): Promise<TaskRow> {
       const now = clock.now()
-      const status = input.status ?? 'todo'
-      return tasksRepository.insert(db, {
-        id: newId(),
-        owner_id: actor.userId,
-        title: input.title,
-        description: input.description ?? null,
-        status,
-        priority: input.priority ?? 'medium',
-        due_at: input.due_at ? new Date(input.due_at) : null,
-        tags: [...new Set(input.tags ?? [])],
-        created_at: now,
-        updated_at: now,
-        completed_at: completion(undefined, status, now)
-      })
+      return tasksRepository.insert(db, { id: newId(), owner_id: actor.userId, ...fromInput(input, undefined, now), created_at: now, updated_at: now })
     },
 
     get: (actor: Actor, id: string) => load(actor, id, 'task:read'),
 
     /** PUT: every field is replaced; omitted optional ones return to their defaults. */
     replace (actor: Actor, id: string, input: TaskInput, ifMatch?: string): Promise<TaskRow> {
-      return write(actor, id, ifMatch, (current) => {
-        const status = input.status ?? 'todo'
-        return {
-          title: input.title,
-          description: input.description ?? null,
-          status,
-          priority: input.priority ?? 'medium',
-          due_at: input.due_at ? new Date(input.due_at) : null,
-          tags: [...new Set(input.tags ?? [])],
-          completed_at: completion(current, status, clock.now())
-        }
-      })
+      return write(actor, id, ifMatch, current => fromInput(input, current, clock.now()))
     },
 
     /** PATCH: only the fields sent change. */

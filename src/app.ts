@@ -1,17 +1,23 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import type { Redis } from 'ioredis'
 import type { Config } from './config.js'
 import type { Clock } from './core/clock.js'
 import type { Database } from './core/db.js'
 import { registerDocs } from './core/http/docs.js'
+import { registerHardening } from './core/http/hardening.js'
+import { ipRateLimit } from './core/http/rate-limit-hook.js'
+import { requestMeta } from './core/http/request-meta.js'
+import { createMetrics, registerMetrics } from './core/metrics.js'
+import { createLimiter } from './core/rate-limit.js'
+import { createAuditService } from './modules/audit/index.js'
 import { makeAuthenticate } from './core/http/authenticate.js'
 import { registerErrorHandler } from './core/http/error-handler.js'
 import { operationsRoutes, type Probe } from './core/http/operations.routes.js'
 import { registerValidators } from './core/http/validation.js'
 import { loggerOptions } from './core/logger.js'
 import {
-  authModule, checkPassword, conflictFromUniqueViolation, createAccessTokens, createAuthService, createMemorySessionCache,
+  authModule, checkPassword, createAccountThrottle, conflictFromUniqueViolation, createAccessTokens, createAuthService, createMemorySessionCache,
   createPasswordHasher, createRedisSessionCache, createSessions, loadKeySet, wellKnownRoutes, type SessionCache
 } from './modules/auth/index.js'
 import { adminModule, createAdminService } from './modules/admin/index.js'
@@ -65,7 +71,10 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
     if (!reply.hasHeader('cache-control') && !req.url.startsWith('/docs')) reply.header('cache-control', 'no-store')
   })
 
+  await registerHardening(app, { corsOrigins: config.cors.origins })
   await registerDocs(app, { publicUrl: config.http.publicUrl })
+  const metrics = createMetrics({ defaultMetrics: config.metrics.defaultMetrics })
+  registerMetrics(app, metrics, config.metrics.token)
 
   const keys = await loadKeySet({ db: database.db, clock, alg: config.auth.alg, secret: config.auth.secret })
   const accessTokens = createAccessTokens({ keys, issuer: config.auth.issuer, audience: config.auth.audience, ttlSeconds: config.auth.accessTtl, clock })
@@ -74,11 +83,18 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   const sessions = createSessions({
     db: database.db, cache: sessionCache, clock, refreshTtl: config.auth.refreshTtl, sessionMaxAge: config.auth.sessionMaxAge, accessTtl: config.auth.accessTtl
   })
+  const audit = createAuditService({ db: database.db, clock, log: app.log })
+  const limits = config.rateLimit
+  const limiter = (name: string, spec: { points: number, window: number }) =>
+    limits.enabled ? createLimiter({ name, points: spec.points, durationSeconds: spec.window }, redis) : undefined
   const policy = { minLength: config.passwords.minLength, requireCharacterClasses: config.passwords.requireCharacterClasses }
-  const auth = createAuthService({ db: database.db, clock, hasher, sessions, accessTokens, policy })
+  const auth = createAuthService({
+    db: database.db, clock, hasher, sessions, accessTokens, policy, audit, metrics, throttle: createAccountThrottle(limiter('login-account', limits.accountFailures))
+  })
   const users = createUsersService({
     db: database.db,
     clock,
+    audit,
     auth: {
       hashPassword: hasher.hash,
       verifyPassword: async (stored, password) => (await hasher.verify(stored, password)).ok,
@@ -88,15 +104,27 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
     }
   })
   const tasks = createTasksService({ db: database.db, clock })
-  const admin = createAdminService({ db: database.db, clock, tasks, sessions })
+  const admin = createAdminService({ db: database.db, clock, tasks, sessions, audit })
   const authenticate = makeAuthenticate({ tokens: accessTokens, sessions })
+  const onLimited = (route: string) => async (req: FastifyRequest) => {
+    metrics.rateLimited.inc({ route })
+    req.log.warn({ code: 'rate_limited', route }, 'rate limit exceeded')
+    await audit.note({ type: 'rate_limit.exceeded', meta: requestMeta(req), details: { limit: `${route}_ip`, route } })
+  }
+  // Login and the password grant share one per-IP budget.
+  const loginLimiter = limiter('login-ip', limits.loginPerIp)
+  const rateLimits = {
+    login: ipRateLimit(loginLimiter, onLimited('login')),
+    token: ipRateLimit(loginLimiter, onLimited('token')),
+    register: ipRateLimit(limiter('register-ip', limits.registerPerIp), onLimited('register'))
+  }
 
   const probes: Probe[] = [{ name: 'database', check: database.ping }]
   if (redis) probes.push({ name: 'redis', check: async () => { await redis.ping() } })
 
   await app.register(operationsRoutes, { probes })
   await app.register(wellKnownRoutes, { prefix: '/.well-known', keys, issuer: config.auth.issuer, publicUrl: config.http.publicUrl })
-  await app.register(authModule, { prefix: '/v1/auth', auth, authenticate })
+  await app.register(authModule, { prefix: '/v1/auth', auth, authenticate, rateLimits })
   await app.register(usersModule, { prefix: '/v1/users', users, authenticate })
   await app.register(tasksModule, { prefix: '/v1/tasks', tasks, authenticate, publicUrl: config.http.publicUrl })
   await app.register(adminModule, { prefix: '/v1/admin', admin, authenticate })

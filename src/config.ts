@@ -23,6 +23,13 @@ export const EnvSchema = Type.Object({
   SESSION_MAX_AGE: Seconds(7776000, 60),
   TRUST_PROXY: Type.String({ default: 'false' }),
   RATE_LIMIT_ENABLED: Type.Optional(Bool),
+  RATE_LIMIT_LOGIN_PER_IP: Type.Integer({ minimum: 1, default: 5 }),
+  RATE_LIMIT_LOGIN_WINDOW: Seconds(900),
+  RATE_LIMIT_ACCOUNT_FAILURES: Type.Integer({ minimum: 1, default: 10 }),
+  RATE_LIMIT_ACCOUNT_WINDOW: Seconds(900),
+  RATE_LIMIT_REGISTER_PER_IP: Type.Integer({ minimum: 1, default: 3 }),
+  RATE_LIMIT_REGISTER_WINDOW: Seconds(3600),
+  METRICS_DEFAULT: Type.Optional(Bool),
   PASSWORD_MIN_LENGTH: Type.Integer({ minimum: 8, maximum: 128, default: 8 }),
   PASSWORD_REQUIRE_CHARACTER_CLASSES: Type.Optional(Bool),
   HASH_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 2 }),
@@ -56,8 +63,13 @@ export interface Config {
     readonly hashConcurrency: number
     readonly hashQueueLimit: number
   }
-  readonly rateLimit: { readonly enabled: boolean }
-  readonly metrics: { readonly token: string | undefined }
+  readonly rateLimit: {
+    readonly enabled: boolean
+    readonly loginPerIp: { readonly points: number, readonly window: number }
+    readonly accountFailures: { readonly points: number, readonly window: number }
+    readonly registerPerIp: { readonly points: number, readonly window: number }
+  }
+  readonly metrics: { readonly token: string | undefined, readonly defaultMetrics: boolean }
   readonly cors: { readonly origins: readonly string[] }
   readonly log: { readonly level: string }
 }
@@ -135,8 +147,13 @@ export function loadConfig (source: Record<string, string | undefined>): Config 
       hashConcurrency: e.HASH_CONCURRENCY,
       hashQueueLimit: e.HASH_QUEUE_LIMIT
     }),
-    rateLimit: Object.freeze({ enabled: e.RATE_LIMIT_ENABLED !== 'false' }),
-    metrics: Object.freeze({ token: e.METRICS_TOKEN }),
+    rateLimit: Object.freeze({
+      enabled: e.RATE_LIMIT_ENABLED !== 'false',
+      loginPerIp: Object.freeze({ points: e.RATE_LIMIT_LOGIN_PER_IP, window: e.RATE_LIMIT_LOGIN_WINDOW }),
+      accountFailures: Object.freeze({ points: e.RATE_LIMIT_ACCOUNT_FAILURES, window: e.RATE_LIMIT_ACCOUNT_WINDOW }),
+      registerPerIp: Object.freeze({ points: e.RATE_LIMIT_REGISTER_PER_IP, window: e.RATE_LIMIT_REGISTER_WINDOW })
+    }),
+    metrics: Object.freeze({ token: e.METRICS_TOKEN, defaultMetrics: e.METRICS_DEFAULT !== 'false' }),
     cors: Object.freeze({ origins: Object.freeze((e.CORS_ORIGINS ?? '').split(',').map(s => s.trim()).filter(Boolean)) }),
     log: Object.freeze({ level: e.LOG_LEVEL })
   })

@@ -17,11 +17,11 @@ const root = new URL('..', import.meta.url).pathname
 async function storageEnv (t: TestContext): Promise<Record<string, string>> {
   const { databaseUrl } = await sharedStorage()
   if (databaseUrl && testEnv.redisUrl) {
-    return { DATABASE_URL: databaseUrl, REDIS_URL: testEnv.redisUrl, REDIS_KEY_PREFIX: testEnv.redisPrefix }
+    return { DATABASE_URL: databaseUrl, REDIS_URL: testEnv.redisUrl, REDIS_KEY_PREFIX: testEnv.redisPrefix, RATE_LIMIT_ENABLED: 'false' }
   }
   const dir = mkdtempSync(join(process.env.TEST_DATA_ROOT ?? tmpdir(), 'data-'))
   t.after(() => rmSync(dir, { recursive: true, force: true }))
-  return { DATA_DIR: dir }
+  return { DATA_DIR: dir, RATE_LIMIT_ENABLED: 'false' }
 }
 
 function runCli (args: string[], env: Record<string, string>): Promise<{ code: number | null, stdout: string, stderr: string }> {

@@ -60,7 +60,9 @@ export class ConflictError extends AppError {
 }
 
 export class TooManyRequestsError extends AppError {
-  constructor (detail: string, readonly retryAfterSeconds: number) { super(429, 'rate_limited', detail) }
+  constructor (detail: string, readonly retryAfterSeconds: number, readonly limit?: { limit: number, remaining: number, resetSeconds: number }) {
+    super(429, 'rate_limited', detail)
+  }
 }
 
 /** A dependency (database, cache, hashing pool) cannot answer now: 503, never a 500. */

@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { isDbUnavailable } from '../db.js'
 import { AppError, OAuthError, ServiceUnavailableError, TooManyRequestsError, UnauthorizedError, type FieldError } from '../errors.js'
 import { PROBLEM_BASE, problemTitle, type Problem } from '../problem.js'
+import { setRateLimitHeaders } from './rate-limit-hook.js'
 
 interface AjvError { instancePath?: string, keyword?: string, message?: string, params?: Record<string, unknown> }
 
@@ -101,6 +102,7 @@ export function registerErrorHandler (app: FastifyInstance): void {
       reply.header('www-authenticate', rejected ? `Bearer error="invalid_token", error_description="${oauthDescription(detail)}"` : 'Bearer')
     }
     if (err instanceof TooManyRequestsError || err instanceof ServiceUnavailableError) reply.header('retry-after', String(err.retryAfterSeconds))
+    if (err instanceof TooManyRequestsError && err.limit) setRateLimitHeaders(reply, { ...err.limit, remaining: 0 })
     if (status >= 400 && status < 500 && status !== 404 && status !== 401) req.log.info({ code, status }, 'request refused')
 
     const body: Problem = {

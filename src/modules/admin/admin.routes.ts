@@ -1,9 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { principal } from '../../core/http/authenticate.js'
+import { requestMeta } from '../../core/http/request-meta.js'
 import { bearerSecurity as security, NoContent } from '../../core/http/openapi.js'
 import { Problem } from '../../core/problem.js'
 import { TaskPage } from '../tasks/index.js'
 import { UserView } from '../users/index.js'
+import { AuditPage, AuditQuery } from '../audit/index.js'
 import { AdminTaskQuery, AdminUserPatch, AdminUserQuery, IdParams, UserPage } from './admin.schemas.js'
 import type { AdminService } from './admin.service.js'
 
@@ -20,12 +22,12 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ admin: AdminService }> = a
 
   app.patch('/users/:id', {
     schema: { tags: ['admin'], summary: 'Change a user\'s role or active flag (ends their sessions)', security, params: IdParams, body: AdminUserPatch, response: { 200: UserView, ...errors, 404: Problem, 409: Problem } }
-  }, async (req) => admin.updateUser(principal(req), req.params.id, req.body))
+  }, async (req) => admin.updateUser(principal(req), req.params.id, req.body, requestMeta(req)))
 
   app.delete('/users/:id', {
     schema: { tags: ['admin'], summary: 'Delete a user with their sessions and tasks', security, params: IdParams, response: { 204: NoContent, ...errors, 404: Problem, 409: Problem } }
   }, async (req, reply) => {
-    await admin.deleteUser(principal(req), req.params.id)
+    await admin.deleteUser(principal(req), req.params.id, requestMeta(req))
     return reply.code(204).send(null)
   })
 
@@ -33,10 +35,14 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ admin: AdminService }> = a
     schema: { tags: ['admin'], summary: 'List anyone\'s tasks', security, querystring: AdminTaskQuery, response: { 200: TaskPage, ...errors } }
   }, async (req) => admin.listTasks(req.query))
 
+  app.get('/audit-events', {
+    schema: { tags: ['admin'], summary: 'The audit log, newest first', security, querystring: AuditQuery, response: { 200: AuditPage, ...errors } }
+  }, async (req) => admin.listAuditEvents(req.query))
+
   app.delete('/tasks/:id', {
     schema: { tags: ['admin'], summary: 'Delete anyone\'s task', security, params: IdParams, response: { 204: NoContent, ...errors, 404: Problem } }
   }, async (req, reply) => {
-    await admin.deleteTask(principal(req), req.params.id)
+    await admin.deleteTask(principal(req), req.params.id, requestMeta(req))
     return reply.code(204).send(null)
   })
 }

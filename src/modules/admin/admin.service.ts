@@ -1,4 +1,5 @@
-import type { Actor } from '../../core/actor.js'
+import type { Actor, RequestMeta } from '../../core/actor.js'
+import type { AuditListQuery, AuditService } from '../audit/index.js'
 import type { Clock } from '../../core/clock.js'
 import type { Db } from '../../core/db.js'
 import { ConflictError, NotFoundError } from '../../core/errors.js'
@@ -13,13 +14,13 @@ export interface AdminSessionsPort {
   markRevoked: (sids: readonly string[]) => Promise<void>
 }
 
-export interface AdminDeps { db: Db, clock: Clock, tasks: TasksService, sessions: AdminSessionsPort }
+export interface AdminDeps { db: Db, clock: Clock, tasks: TasksService, sessions: AdminSessionsPort, audit: AuditService }
 
 /**
  * The admin API's rules: user management with the last-active-admin guard, and anyone's tasks.
  * A role change, deactivation or deletion ends all the user's sessions at once.
  */
-export function createAdminService ({ db, clock, tasks, sessions }: AdminDeps) {
+export function createAdminService ({ db, clock, tasks, sessions, audit }: AdminDeps) {
   /** Throws 409 when `target` is the only active admin and the change would remove that. */
   async function guardLastAdmin (tx: Db, target: UserRow, stillActiveAdmin: boolean): Promise<void> {
     const admins = await usersRepository.lockActiveAdmins(tx)
@@ -51,7 +52,7 @@ export function createAdminService ({ db, clock, tasks, sessions }: AdminDeps) {
 
     getUser: (id: string) => findUser(db, id),
 
-    async updateUser (_actor: Actor, id: string, patch: AdminUserPatch): Promise<UserRow> {
+    async updateUser (actor: Actor, id: string, patch: AdminUserPatch, meta: RequestMeta): Promise<UserRow> {
       let revoked: string[] = []
       const user = await db.transaction(async (tx) => {
         const target = await findUser(tx, id)
@@ -63,19 +64,21 @@ export function createAdminService ({ db, clock, tasks, sessions }: AdminDeps) {
         if (role !== target.role || (!isActive && target.is_active)) {
           revoked = await sessions.revokeAllForUser(id, role !== target.role ? 'role_changed' : 'deactivated', undefined, tx)
         }
+        await audit.record({ type: 'user.updated_by_admin', actorId: actor.userId, userId: id, meta, details: { ...patch, sessions_revoked: revoked.length } }, tx)
         return updated
       })
       await sessions.markRevoked(revoked)
       return user
     },
 
-    async deleteUser (_actor: Actor, id: string): Promise<UserRow> {
+    async deleteUser (actor: Actor, id: string, meta: RequestMeta): Promise<UserRow> {
       let revoked: string[] = []
       const user = await db.transaction(async (tx) => {
         const target = await findUser(tx, id)
         await guardLastAdmin(tx, target, false)
         revoked = await sessions.revokeAllForUser(id, 'account_deleted', undefined, tx)
         await usersRepository.delete(tx, id)
+        await audit.record({ type: 'user.deleted', actorId: actor.userId, userId: id, meta, details: { by: 'admin', email: target.email } }, tx)
         return target
       })
       await sessions.markRevoked(revoked)
@@ -84,7 +87,12 @@ export function createAdminService ({ db, clock, tasks, sessions }: AdminDeps) {
 
     listTasks: (query: AdminTaskQuery) => tasks.listAll(query),
 
-    deleteTask: (actor: Actor, id: string) => tasks.removeAny(actor, id)
+    async deleteTask (actor: Actor, id: string, meta: RequestMeta): Promise<void> {
+      const task = await tasks.removeAny(actor, id)
+      await audit.note({ type: 'task.deleted_by_admin', actorId: actor.userId, userId: task.owner_id, meta, details: { task_id: task.id, title: task.title } })
+    },
+
+    listAuditEvents: (query: AuditListQuery) => audit.list(query)
   }
 }
 export type AdminService = ReturnType<typeof createAdminService>

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { onRequestHookHandler } from 'fastify'
+import type { AuthRateLimits } from './index.js'
 import { ForbiddenError, UnauthorizedError, ValidationError } from '../../core/errors.js'
 import { principal } from '../../core/http/authenticate.js'
 import { bearerSecurity as security, NoContent as noContent } from '../../core/http/openapi.js'
@@ -16,12 +17,14 @@ export function loginProblem (err: unknown): unknown {
     : new UnauthorizedError('invalid_credentials', 'Invalid email or password')
 }
 
-export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService, authenticate: onRequestHookHandler }> = async (app, { auth, authenticate }) => {
+export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService, authenticate: onRequestHookHandler, rateLimits: AuthRateLimits }> = async (app, { auth, authenticate, rateLimits }) => {
   app.post('/register', {
+    preHandler: rateLimits.register,
     schema: { tags: ['auth'], summary: 'Create an account and log in', body: RegisterBody, response: { 201: TokenResponse, 400: Problem, 409: Problem, 415: Problem, 429: Problem } }
   }, async (req, reply) => reply.code(201).send(await auth.register(req.body, requestMeta(req))))
 
   app.post('/login', {
+    preHandler: rateLimits.login,
     schema: { tags: ['auth'], summary: 'Log in with email or username and password', body: LoginBody, response: { 200: TokenResponse, 400: Problem, 401: Problem, 403: Problem, 429: Problem } }
   }, async (req) => {
     const { email, username, password } = req.body
@@ -30,7 +33,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService, authenti
       throw new ValidationError('Send exactly one of email or username', [{ field: 'email', message: 'exactly one of email or username is required' }])
     }
     try {
-      return await auth.login(identifier, password, requestMeta(req))
+      return await auth.login(identifier, password, requestMeta(req), 'login')
     } catch (err) {
       throw loginProblem(err)
     }
@@ -38,7 +41,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService, authenti
 
   app.post('/refresh', {
     schema: { tags: ['auth'], summary: 'Exchange a refresh token for a new pair (the old one is spent)', body: RefreshBody, response: { 200: TokenResponse, 400: Problem, 401: Problem } }
-  }, async (req) => auth.refresh(req.body.refresh_token))
+  }, async (req) => auth.refresh(req.body.refresh_token, requestMeta(req)))
 
   await app.register(async (instance) => {
     const protectedRoutes = instance.withTypeProvider<TypeBoxTypeProvider>()
@@ -47,14 +50,14 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService, authenti
     protectedRoutes.post('/logout', {
       schema: { tags: ['auth'], summary: 'End this session', security, response: { 204: noContent, 401: Problem } }
     }, async (req, reply) => {
-      await auth.logout(principal(req))
+      await auth.logout(principal(req), requestMeta(req))
       return reply.code(204).send(null)
     })
 
     protectedRoutes.post('/logout-all', {
       schema: { tags: ['auth'], summary: 'End every session of the user', security, response: { 204: noContent, 401: Problem } }
     }, async (req, reply) => {
-      await auth.logoutAll(principal(req))
+      await auth.logoutAll(principal(req), requestMeta(req))
       return reply.code(204).send(null)
     })
 
@@ -65,7 +68,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService, authenti
     protectedRoutes.delete('/sessions/:id', {
       schema: { tags: ['auth'], summary: 'End one of the user\'s sessions', security, params: SessionParams, response: { 204: noContent, 400: Problem, 401: Problem, 404: Problem } }
     }, async (req, reply) => {
-      await auth.revokeSession(principal(req), req.params.id)
+      await auth.revokeSession(principal(req), req.params.id, requestMeta(req))
       return reply.code(204).send(null)
     })
   })

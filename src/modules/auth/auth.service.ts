@@ -1,9 +1,12 @@
 import type { Actor, RequestMeta } from '../../core/actor.js'
 import type { Clock } from '../../core/clock.js'
+import { timed, type Metrics } from '../../core/metrics.js'
 import { pgConstraint, pgErrorCode, type Db } from '../../core/db.js'
 import { ConflictError, NotFoundError, UnauthorizedError, ValidationError } from '../../core/errors.js'
 import { newId } from '../../core/ids.js'
+import type { AuditService } from '../audit/index.js'
 import { usersRepository, type UserRow } from '../users/index.js'
+import type { AccountThrottle } from './account-throttle.js'
 import type { AccessTokens } from './access-tokens.js'
 import { checkPassword, type PolicyOptions } from './password-policy.js'
 import type { PasswordHasher } from './passwords.js'
@@ -16,6 +19,9 @@ export interface AuthDeps {
   sessions: Sessions
   accessTokens: AccessTokens
   policy: PolicyOptions
+  audit: AuditService
+  throttle: AccountThrottle
+  metrics: Metrics
 }
 
 export interface RegisterInput { email: string, password: string, username?: string | undefined, name?: string | undefined }
@@ -46,22 +52,23 @@ export function conflictFromUniqueViolation (err: unknown): ConflictError | unde
  * The authentication flows: register, login (JSON and the password grant), refresh, logout and the
  * session list. Transport-free: routes map its results and errors to HTTP.
  */
-export function createAuthService ({ db, clock, hasher, sessions, accessTokens, policy }: AuthDeps) {
-  async function issue (tx: Db, user: UserRow, meta: RequestMeta): Promise<TokenPair> {
+export function createAuthService ({ db, clock, hasher, sessions, accessTokens, policy, audit, throttle, metrics }: AuthDeps) {
+  async function issue (tx: Db, user: UserRow, meta: RequestMeta, event: { type: 'register' | 'login.success', identifier?: string }): Promise<TokenPair> {
     const { session, refreshToken } = await sessions.create(tx, user.id, meta)
+    await audit.record({ type: event.type, actorId: user.id, userId: user.id, meta, details: { session_id: session.id, ...(event.identifier === undefined ? {} : { identifier: event.identifier }) } }, tx)
     const accessToken = await accessTokens.sign({ sub: user.id, sid: session.id, email: user.email, role: user.role })
     return { access_token: accessToken, token_type: 'Bearer', expires_in: accessTokens.ttlSeconds, refresh_token: refreshToken, user }
   }
 
   return {
-    async register (input: RegisterInput, meta: RequestMeta): Promise<TokenPair> {
+    register: (input: RegisterInput, meta: RequestMeta): Promise<TokenPair> => timed(metrics, 'register', async () => {
       const email = input.email.toLowerCase()
       const weak = checkPassword(input.password, { email, username: input.username }, policy)
       if (weak) throw new ValidationError(`password ${weak.message}`, [weak], 'weak_password')
       const passwordHash = await hasher.hash(input.password)
       const now = clock.now()
       try {
-        return await db.transaction(async (tx) => {
+        const pair = await db.transaction(async (tx) => {
           const user = await usersRepository.insert(tx, {
             id: newId(),
             email,
@@ -71,34 +78,52 @@ export function createAuthService ({ db, clock, hasher, sessions, accessTokens, 
             created_at: now,
             updated_at: now
           })
-          return issue(tx, user, meta)
+          return issue(tx, user, meta, { type: 'register' })
         })
+        metrics.register.inc()
+        return pair
       } catch (err) {
         throw conflictFromUniqueViolation(err) ?? err
       }
-    },
+    }),
 
     /**
      * Checks a login name (email or username) and password. An unknown account costs one hash
      * verification too, and answers exactly like a wrong password. A disabled account is only
      * revealed after the right password.
      */
-    async login (identifier: string, password: string, meta: RequestMeta): Promise<TokenPair> {
+    login: (identifier: string, password: string, meta: RequestMeta, route: 'login' | 'token'): Promise<TokenPair> => timed(metrics, 'login', async () => {
       const user = await usersRepository.findByLogin(db, identifier)
+      // Counted per account (its email and username are one budget), or per unknown name.
+      const accountKey = user?.id ?? `unknown:${identifier.toLowerCase()}`
+      await throttle.assertOpen(accountKey, async () => {
+        metrics.rateLimited.inc({ route: `${route}_account` })
+        await audit.note({ type: 'rate_limit.exceeded', userId: user?.id ?? null, meta, details: { limit: 'login_account', route, identifier } })
+      })
       const { ok, needsRehash } = await hasher.verify(user?.password_hash, password)
-      if (!user || !ok) throw new LoginError('invalid_credentials')
-      if (!user.is_active) throw new LoginError('account_disabled')
+      if (!user || !ok || !user.is_active) {
+        const failure: LoginFailure = !user || !ok ? 'invalid_credentials' : 'account_disabled'
+        if (failure === 'invalid_credentials') await throttle.recordFailure(accountKey)
+        metrics.loginFailure.inc({ reason: failure })
+        await audit.note({ type: 'login.failure', userId: user?.id ?? null, meta, details: { identifier, reason: failure, route } })
+        throw new LoginError(failure)
+      }
       if (needsRehash) {
         const rehashed = await hasher.hash(password)
         await usersRepository.update(db, user.id, { password_hash: rehashed })
       }
-      return db.transaction(tx => issue(tx, user, meta))
-    },
+      const pair = await db.transaction(tx => issue(tx, user, meta, { type: 'login.success', identifier }))
+      metrics.loginSuccess.inc()
+      return pair
+    }),
 
     /** Rotates a refresh token; reuse of a spent one has already revoked its session when this throws. */
-    async refresh (presented: string): Promise<TokenPair> {
+    refresh: (presented: string, meta: RequestMeta): Promise<TokenPair> => timed(metrics, 'refresh', async () => {
       const invalid = () => new UnauthorizedError('refresh_token_invalid', 'Refresh token is invalid, expired or revoked')
       const result = await sessions.rotate(presented)
+      if (result.kind === 'reused') {
+        await audit.note({ type: 'token.reuse_detected', userId: result.session.user_id, meta, details: { session_id: result.session.id } })
+      }
       if (result.kind !== 'rotated') throw invalid()
       const user = await usersRepository.findById(db, result.session.user_id)
       if (!user || !user.is_active) {
@@ -106,15 +131,19 @@ export function createAuthService ({ db, clock, hasher, sessions, accessTokens, 
         throw invalid()
       }
       const accessToken = await accessTokens.sign({ sub: user.id, sid: result.session.id, email: user.email, role: user.role })
+      metrics.tokenRefresh.inc()
+      await audit.note({ type: 'token.refresh', actorId: user.id, userId: user.id, meta, details: { session_id: result.session.id } })
       return { access_token: accessToken, token_type: 'Bearer', expires_in: accessTokens.ttlSeconds, refresh_token: result.refreshToken, user }
-    },
+    }),
 
-    async logout (actor: Actor): Promise<void> {
+    async logout (actor: Actor, meta: RequestMeta): Promise<void> {
       await sessions.revoke(actor.sessionId, actor.userId, 'logout')
+      await audit.note({ type: 'logout', actorId: actor.userId, userId: actor.userId, meta, details: { session_id: actor.sessionId } })
     },
 
-    async logoutAll (actor: Actor): Promise<void> {
-      await sessions.revokeAllForUser(actor.userId, 'logout_all')
+    async logoutAll (actor: Actor, meta: RequestMeta): Promise<void> {
+      const ended = await sessions.revokeAllForUser(actor.userId, 'logout_all')
+      await audit.note({ type: 'logout_all', actorId: actor.userId, userId: actor.userId, meta, details: { sessions_revoked: ended.length } })
     },
 
     async listSessions (actor: Actor) {
@@ -130,9 +159,10 @@ export function createAuthService ({ db, clock, hasher, sessions, accessTokens, 
       }))
     },
 
-    async revokeSession (actor: Actor, sessionId: string): Promise<void> {
+    async revokeSession (actor: Actor, sessionId: string, meta: RequestMeta): Promise<void> {
       const revoked = await sessions.revoke(sessionId, actor.userId, 'revoked_by_user')
       if (!revoked) throw new NotFoundError('session_not_found', 'No such session')
+      await audit.note({ type: 'session.revoked', actorId: actor.userId, userId: actor.userId, meta, details: { session_id: sessionId } })
     }
   }
 }

@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync, onRequestHookHandler } from 'fastify'
+import type { FastifyPluginAsync, onRequestHookHandler, preHandlerHookHandler } from 'fastify'
 import { authRoutes } from './auth.routes.js'
 import type { AuthService } from './auth.service.js'
 import { tokenRoutes } from './token.routes.js'
@@ -11,8 +11,12 @@ export { checkPassword } from './password-policy.js'
 export { createSessions, type Sessions } from './sessions.js'
 export { createMemorySessionCache, createRedisSessionCache, type SessionCache } from './session-cache.js'
 export { wellKnownRoutes } from './well-known.routes.js'
+export { createAccountThrottle } from './account-throttle.js'
 
-export const authModule: FastifyPluginAsync<{ auth: AuthService, authenticate: onRequestHookHandler }> = async (app, { auth, authenticate }) => {
-  await app.register(authRoutes, { auth, authenticate })
-  await app.register(tokenRoutes, { auth })
+/** Per-IP limits of the public auth routes (no-ops when RATE_LIMIT_ENABLED=false). */
+export interface AuthRateLimits { login: preHandlerHookHandler, token: preHandlerHookHandler, register: preHandlerHookHandler }
+
+export const authModule: FastifyPluginAsync<{ auth: AuthService, authenticate: onRequestHookHandler, rateLimits: AuthRateLimits }> = async (app, { auth, authenticate, rateLimits }) => {
+  await app.register(authRoutes, { auth, authenticate, rateLimits })
+  await app.register(tokenRoutes, { auth, rateLimit: rateLimits.token })
 }

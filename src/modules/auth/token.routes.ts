@@ -1,5 +1,6 @@
 import formbody from '@fastify/formbody'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { preHandlerHookHandler } from 'fastify'
 import { OAuthError, UnauthorizedError } from '../../core/errors.js'
 import { requestMeta } from '../../core/http/request-meta.js'
 import { OAuthErrorBody, Problem } from '../../core/problem.js'
@@ -23,11 +24,12 @@ const oauthPair = (pair: TokenPair) => ({ access_token: pair.access_token, token
  * The OAuth2 token endpoint (RFC 6749): the password grant for first-party public clients and the
  * refresh_token grant. Client credentials are accepted and ignored; errors are `{error, error_description}`.
  */
-export const tokenRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService }> = async (app, { auth }) => {
+export const tokenRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService, rateLimit: preHandlerHookHandler }> = async (app, { auth, rateLimit }) => {
   await app.register(formbody, { bodyLimit: 1024 * 1024 })
 
   app.post('/token', {
     config: { oauthErrors: true },
+    preHandler: rateLimit,
     schema: {
       tags: ['auth'],
       summary: 'OAuth2 token endpoint (password and refresh_token grants)',
@@ -49,7 +51,7 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService }> = asy
       const password = param(form, 'password', true) ?? ''
       if (username.length > 254 || password.length > 512) throw new OAuthError('invalid_request', 'Parameter too long')
       try {
-        pair = await auth.login(username, password, requestMeta(req))
+        pair = await auth.login(username, password, requestMeta(req), 'token')
       } catch (err) {
         if (err instanceof LoginError) throw new OAuthError('invalid_grant', 'Invalid username or password')
         throw err
@@ -58,7 +60,7 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService }> = asy
       const refreshToken = param(form, 'refresh_token', true) ?? ''
       if (refreshToken.length > 4096) throw new OAuthError('invalid_grant', 'Refresh token is invalid, expired or revoked')
       try {
-        pair = await auth.refresh(refreshToken)
+        pair = await auth.refresh(refreshToken, requestMeta(req))
       } catch (err) {
         if (err instanceof UnauthorizedError) throw new OAuthError('invalid_grant', 'Refresh token is invalid, expired or revoked')
         throw err

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Problem } from '../../core/problem.js'
 import { principal } from '../../core/http/authenticate.js'
+import { requestMeta } from '../../core/http/request-meta.js'
 import { bearerSecurity as security, NoContent } from '../../core/http/openapi.js'
 import { ChangePasswordBody, DeleteMeBody, UpdateMeBody, UserView } from './users.schemas.js'
 import type { UsersService } from './users.service.js'
@@ -19,14 +20,14 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }> = a
   app.put('/me/password', {
     schema: { tags: ['users'], summary: 'Change password (ends every other session)', security, body: ChangePasswordBody, response: { 204: NoContent, ...errors } }
   }, async (req, reply) => {
-    await users.changePassword(principal(req), req.body.current_password, req.body.new_password)
+    await users.changePassword(principal(req), req.body.current_password, req.body.new_password, requestMeta(req))
     return reply.code(204).send(null)
   })
 
   app.delete('/me', {
     schema: { tags: ['users'], summary: 'Delete the account, its sessions and its tasks', security, body: DeleteMeBody, response: { 204: NoContent, ...errors } }
   }, async (req, reply) => {
-    await users.deleteMe(principal(req), req.body.password)
+    await users.deleteMe(principal(req), req.body.password, requestMeta(req))
     return reply.code(204).send(null)
   })
 }

@@ -1,4 +1,5 @@
-import type { Actor } from '../../core/actor.js'
+import type { Actor, RequestMeta } from '../../core/actor.js'
+import type { AuditService } from '../audit/index.js'
 import type { Clock } from '../../core/clock.js'
 import type { Db } from '../../core/db.js'
 import { NotFoundError, ValidationError, type ConflictError, type FieldError } from '../../core/errors.js'
@@ -15,10 +16,10 @@ export interface UsersAuthPort {
   conflictFromUniqueViolation: (err: unknown) => ConflictError | undefined
 }
 
-export interface UsersDeps { db: Db, clock: Clock, auth: UsersAuthPort }
+export interface UsersDeps { db: Db, clock: Clock, auth: UsersAuthPort, audit: AuditService }
 
 /** The signed-in user's own account: profile, password, deletion. */
-export function createUsersService ({ db, clock, auth }: UsersDeps) {
+export function createUsersService ({ db, clock, auth, audit }: UsersDeps) {
   async function load (actor: Actor): Promise<UserRow> {
     const user = await usersRepository.findById(db, actor.userId)
     if (!user) throw new NotFoundError('user_not_found', 'This account no longer exists')
@@ -46,7 +47,7 @@ export function createUsersService ({ db, clock, auth }: UsersDeps) {
     },
 
     /** Needs the current password; ends every other session of the user. */
-    async changePassword (actor: Actor, currentPassword: string, newPassword: string): Promise<void> {
+    async changePassword (actor: Actor, currentPassword: string, newPassword: string, meta: RequestMeta): Promise<void> {
       const user = await load(actor)
       await assertPassword(user, currentPassword, 'current_password')
       const weak = auth.checkPolicy(newPassword, { email: user.email, username: user.username }, 'new_password')
@@ -54,14 +55,16 @@ export function createUsersService ({ db, clock, auth }: UsersDeps) {
       const passwordHash = await auth.hashPassword(newPassword)
       await usersRepository.update(db, user.id, { password_hash: passwordHash, updated_at: clock.now() })
       await auth.revokeAllSessions(user.id, 'password_change', actor.sessionId)
+      await audit.note({ type: 'password.change', actorId: user.id, userId: user.id, meta })
     },
 
     /** Needs the password; the account, its sessions (and later its tasks) go with it. */
-    async deleteMe (actor: Actor, password: string): Promise<void> {
+    async deleteMe (actor: Actor, password: string, meta: RequestMeta): Promise<void> {
       const user = await load(actor)
       await assertPassword(user, password, 'password')
       await auth.revokeAllSessions(user.id, 'account_deleted')
       await usersRepository.delete(db, user.id)
+      await audit.note({ type: 'user.deleted', actorId: user.id, userId: user.id, meta, details: { by: 'self' } })
     }
   }
 }

@@ -1,0 +1,25 @@
+import type { FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify'
+import { TooManyRequestsError } from '../errors.js'
+import type { Limiter, LimitState } from '../rate-limit.js'
+
+export function setRateLimitHeaders (reply: FastifyReply, state: { limit: number, remaining: number, resetSeconds: number }): void {
+  reply.header('ratelimit-limit', String(state.limit))
+  reply.header('ratelimit-remaining', String(state.remaining))
+  reply.header('ratelimit-reset', String(state.resetSeconds))
+}
+
+/**
+ * A per-client-IP limit for a route (the IP comes from X-Forwarded-For only when TRUST_PROXY allows).
+ * Every attempt spends a point, whatever its outcome; responses carry RateLimit-* headers.
+ */
+export function ipRateLimit (limiter: Limiter | undefined, onExceeded: (req: FastifyRequest, state: LimitState) => Promise<void>): preHandlerHookHandler {
+  return async function rateLimit (req, reply) {
+    if (!limiter) return
+    const state = await limiter.consume(req.ip)
+    setRateLimitHeaders(reply, state)
+    if (state.exceeded) {
+      await onExceeded(req, state)
+      throw new TooManyRequestsError('Too many attempts from this address; try again later', state.resetSeconds, state)
+    }
+  }
+}

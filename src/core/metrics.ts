@@ -1,0 +1,65 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
+import type { FastifyInstance } from 'fastify'
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client'
+import { UnauthorizedError } from './errors.js'
+import { bearerToken } from './http/authenticate.js'
+
+/**
+ * Prometheus metrics, one registry per app. Labels are bounded: route templates (never raw URLs),
+ * fixed reasons and operation names, never user ids.
+ */
+export function createMetrics ({ defaultMetrics }: { defaultMetrics: boolean }) {
+  const registry = new Registry()
+  if (defaultMetrics) collectDefaultMetrics({ register: registry })
+  const registers = [registry]
+  return {
+    registry,
+    loginSuccess: new Counter({ name: 'auth_login_success_total', help: 'Successful logins (JSON and password grant)', registers }),
+    loginFailure: new Counter({ name: 'auth_login_failure_total', help: 'Failed logins by reason', labelNames: ['reason'] as const, registers }),
+    tokenRefresh: new Counter({ name: 'auth_token_refresh_total', help: 'Refresh-token rotations', registers }),
+    register: new Counter({ name: 'auth_register_total', help: 'Accounts registered', registers }),
+    rateLimited: new Counter({ name: 'auth_rate_limited_total', help: 'Requests refused by a rate limit', labelNames: ['route'] as const, registers }),
+    operationDuration: new Histogram({
+      name: 'auth_operation_duration_seconds',
+      help: 'Duration of auth operations (hash-bound ones dominate)',
+      labelNames: ['operation'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers
+    }),
+    httpDuration: new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'HTTP request duration by route template',
+      labelNames: ['method', 'route', 'status_code'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers
+    })
+  }
+}
+export type Metrics = ReturnType<typeof createMetrics>
+
+/** Times an async operation into auth_operation_duration_seconds, whatever its outcome. */
+export async function timed<T> (metrics: Metrics, operation: string, job: () => Promise<T>): Promise<T> {
+  const end = metrics.operationDuration.startTimer({ operation })
+  try {
+    return await job()
+  } finally {
+    end()
+  }
+}
+
+const digest = (value: string) => createHash('sha256').update(value).digest()
+
+/** The request-duration hook and GET /metrics (Bearer METRICS_TOKEN when one is configured). */
+export function registerMetrics (app: FastifyInstance, metrics: Metrics, token: string | undefined): void {
+  app.addHook('onResponse', async (req, reply) => {
+    metrics.httpDuration.observe({ method: req.method, route: req.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) }, reply.elapsedTime / 1000)
+  })
+  const expected = token === undefined ? undefined : digest(token)
+  app.get('/metrics', { schema: { hide: true } }, async (req, reply) => {
+    if (expected) {
+      const sent = bearerToken(req.headers.authorization)
+      if (!sent || !timingSafeEqual(digest(sent), expected)) throw new UnauthorizedError('unauthenticated', 'Metrics need the metrics token')
+    }
+    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics())
+  })
+}

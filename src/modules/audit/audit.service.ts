@@ -1,0 +1,89 @@
+import { and, desc, eq, gte, lt } from 'drizzle-orm'
+import type { FastifyBaseLogger } from 'fastify'
+import type { RequestMeta } from '../../core/actor.js'
+import type { Clock } from '../../core/clock.js'
+import type { Db } from '../../core/db.js'
+import { newId } from '../../core/ids.js'
+import { decodeCursor, encodeCursor, invalidCursor, type Page } from '../../core/pagination.js'
+import { auditEventsTable, type AuditEventRow } from './audit.table.js'
+
+export const AUDIT_EVENT_TYPES = [
+  'register', 'login.success', 'login.failure', 'logout', 'logout_all', 'token.refresh', 'token.reuse_detected',
+  'session.revoked', 'password.change', 'rate_limit.exceeded', 'user.updated_by_admin', 'user.deleted', 'task.deleted_by_admin'
+] as const
+export type AuditEventType = typeof AUDIT_EVENT_TYPES[number]
+
+export interface AuditEvent {
+  type: AuditEventType
+  /** The authenticated account that acted; null when nobody is authenticated. */
+  actorId?: string | null | undefined
+  /** The account the event concerns. */
+  userId?: string | null | undefined
+  meta?: RequestMeta | undefined
+  /** Small and secret-free: never a password, token or hash. */
+  details?: Record<string, unknown>
+}
+
+/** Keys that must never reach the audit log, whatever a caller passes. */
+const SECRET_KEY = /pass|token|secret|hash|authorization|cookie/i
+
+function scrub (details: Record<string, unknown> | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(details ?? {})) {
+    if (!SECRET_KEY.test(key)) out[key] = typeof value === 'string' ? value.slice(0, 256) : value
+  }
+  return out
+}
+
+export interface AuditListQuery { type?: string | undefined, user_id?: string | undefined, since?: string | undefined, limit: number, cursor?: string | undefined }
+
+/**
+ * The audit log. `record(event, tx)` writes inside the caller's transaction, so the entry commits with
+ * the change it records. `note(event)` is for events with no change to join (failed logins, reuse,
+ * rate limits): it never throws, so the audit log cannot make a login fail; its cost is one insert.
+ */
+export function createAuditService ({ db, clock, log }: { db: Db, clock: Clock, log: FastifyBaseLogger }) {
+  const row = (event: AuditEvent) => ({
+    id: newId(),
+    type: event.type,
+    created_at: clock.now(),
+    actor_id: event.actorId ?? null,
+    user_id: event.userId ?? null,
+    ip: event.meta?.ip ?? null,
+    user_agent: event.meta?.userAgent ?? null,
+    details: scrub(event.details)
+  })
+
+  return {
+    async record (event: AuditEvent, tx: Db = db): Promise<void> {
+      await tx.insert(auditEventsTable).values(row(event))
+    },
+
+    async note (event: AuditEvent): Promise<void> {
+      try {
+        await db.insert(auditEventsTable).values(row(event))
+      } catch (err) {
+        log.error({ err, code: 'audit_write_failed', type: event.type }, 'audit event not recorded')
+      }
+    },
+
+    async list (query: AuditListQuery): Promise<Page<AuditEventRow>> {
+      let before: string | undefined
+      if (query.cursor) {
+        const [id] = decodeCursor(query.cursor)
+        if (typeof id !== 'string' || !/^[0-9a-f-]{36}$/i.test(id)) throw invalidCursor()
+        before = id
+      }
+      const rows = await db.select().from(auditEventsTable).where(and(
+        query.type ? eq(auditEventsTable.type, query.type) : undefined,
+        query.user_id ? eq(auditEventsTable.user_id, query.user_id) : undefined,
+        query.since ? gte(auditEventsTable.created_at, new Date(query.since)) : undefined,
+        before ? lt(auditEventsTable.id, before) : undefined
+      )).orderBy(desc(auditEventsTable.id)).limit(query.limit + 1)
+      const data = rows.slice(0, query.limit)
+      const last = data.at(-1)
+      return { data, next_cursor: rows.length > query.limit && last ? encodeCursor([last.id]) : null }
+    }
+  }
+}
+export type AuditService = ReturnType<typeof createAuditService>

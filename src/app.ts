@@ -33,6 +33,8 @@ export interface AppDeps {
   /** Tests pass their own (e.g. a memory cache they can flush); otherwise chosen from `redis`. */
   sessionCache?: SessionCache
   logger?: boolean
+  /** Where log lines go (tests capture them); stdout by default. */
+  logStream?: NodeJS.WritableStream
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
@@ -41,7 +43,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   const { config, database, redis, clock } = deps
   const app = Fastify({
-    logger: deps.logger === false ? false : loggerOptions(config.log.level),
+    logger: deps.logger === false ? false : { ...loggerOptions(config.log.level), ...(deps.logStream ? { stream: deps.logStream } : {}) },
     trustProxy: config.http.trustProxy,
     bodyLimit: config.http.bodyLimit,
     onProtoPoisoning: 'error',

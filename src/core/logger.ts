@@ -8,7 +8,7 @@ export const REDACT_PATHS = [
   '*.password_hash', 'password', 'refresh_token', 'access_token', 'token'
 ]
 
-export function loggerOptions (level: string): NonNullable<FastifyServerOptions['logger']> {
+export function loggerOptions (level: string): Exclude<FastifyServerOptions['logger'], boolean | undefined> {
   return {
     level,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },

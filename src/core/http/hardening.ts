@@ -17,8 +17,10 @@ export async function registerHardening (app: FastifyInstance, { corsOrigins }: 
     crossOriginResourcePolicy: { policy: 'same-origin' },
     hsts: { maxAge: 31536000, includeSubDomains: true }
   })
+  const allowed = new Set(corsOrigins)
   await app.register(cors, {
-    origin: corsOrigins.length > 0 ? [...corsOrigins] : false,
+    // A function, not a list: for any other origin the plugin then adds no Access-Control-* header at all.
+    origin: (origin, callback) => { callback(null, origin !== undefined && allowed.has(origin) ? origin : false) },
     methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
     allowedHeaders: ['Authorization', 'Content-Type', 'If-Match', 'X-Request-Id'],
     exposedHeaders: ['ETag', 'Location', 'Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'X-Request-Id'],

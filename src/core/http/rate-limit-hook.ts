@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify'
+import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify'
 import { TooManyRequestsError } from '../errors.js'
 import type { Limiter, LimitState } from '../rate-limit.js'
 
@@ -10,9 +10,10 @@ export function setRateLimitHeaders (reply: FastifyReply, state: { limit: number
 
 /**
  * A per-client-IP limit for a route (the IP comes from X-Forwarded-For only when TRUST_PROXY allows).
- * Every attempt spends a point, whatever its outcome; responses carry RateLimit-* headers.
+ * Every attempt spends a point, whatever its outcome (it runs before the body is even parsed, so
+ * malformed requests count too); responses carry RateLimit-* headers.
  */
-export function ipRateLimit (limiter: Limiter | undefined, onExceeded: (req: FastifyRequest, state: LimitState) => Promise<void>): preHandlerHookHandler {
+export function ipRateLimit (limiter: Limiter | undefined, onExceeded: (req: FastifyRequest, state: LimitState) => Promise<void>): onRequestHookHandler {
   return async function rateLimit (req, reply) {
     if (!limiter) return
     const state = await limiter.consume(req.ip)

@@ -19,12 +19,12 @@ export function loginProblem (err: unknown): unknown {
 
 export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService, authenticate: onRequestHookHandler, rateLimits: AuthRateLimits }> = async (app, { auth, authenticate, rateLimits }) => {
   app.post('/register', {
-    preHandler: rateLimits.register,
+    onRequest: rateLimits.register,
     schema: { tags: ['auth'], summary: 'Create an account and log in', body: RegisterBody, response: { 201: TokenResponse, 400: Problem, 409: Problem, 415: Problem, 429: Problem } }
   }, async (req, reply) => reply.code(201).send(await auth.register(req.body, requestMeta(req))))
 
   app.post('/login', {
-    preHandler: rateLimits.login,
+    onRequest: rateLimits.login,
     schema: { tags: ['auth'], summary: 'Log in with email or username and password', body: LoginBody, response: { 200: TokenResponse, 400: Problem, 401: Problem, 403: Problem, 429: Problem } }
   }, async (req) => {
     const { email, username, password } = req.body

@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync, onRequestHookHandler, preHandlerHookHandler } from 'fastify'
+import type { FastifyPluginAsync, onRequestHookHandler } from 'fastify'
 import { authRoutes } from './auth.routes.js'
 import type { AuthService } from './auth.service.js'
 import { tokenRoutes } from './token.routes.js'
@@ -14,7 +14,7 @@ export { wellKnownRoutes } from './well-known.routes.js'
 export { createAccountThrottle } from './account-throttle.js'
 
 /** Per-IP limits of the public auth routes (no-ops when RATE_LIMIT_ENABLED=false). */
-export interface AuthRateLimits { login: preHandlerHookHandler, token: preHandlerHookHandler, register: preHandlerHookHandler }
+export interface AuthRateLimits { login: onRequestHookHandler, token: onRequestHookHandler, register: onRequestHookHandler }
 
 export const authModule: FastifyPluginAsync<{ auth: AuthService, authenticate: onRequestHookHandler, rateLimits: AuthRateLimits }> = async (app, { auth, authenticate, rateLimits }) => {
   await app.register(authRoutes, { auth, authenticate, rateLimits })

@@ -1,6 +1,6 @@
 import formbody from '@fastify/formbody'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { preHandlerHookHandler } from 'fastify'
+import type { onRequestHookHandler } from 'fastify'
 import { OAuthError, UnauthorizedError } from '../../core/errors.js'
 import { requestMeta } from '../../core/http/request-meta.js'
 import { OAuthErrorBody, Problem } from '../../core/problem.js'
@@ -24,12 +24,12 @@ const oauthPair = (pair: TokenPair) => ({ access_token: pair.access_token, token
  * The OAuth2 token endpoint (RFC 6749): the password grant for first-party public clients and the
  * refresh_token grant. Client credentials are accepted and ignored; errors are `{error, error_description}`.
  */
-export const tokenRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService, rateLimit: preHandlerHookHandler }> = async (app, { auth, rateLimit }) => {
+export const tokenRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService, rateLimit: onRequestHookHandler }> = async (app, { auth, rateLimit }) => {
   await app.register(formbody, { bodyLimit: 1024 * 1024 })
 
   app.post('/token', {
     config: { oauthErrors: true },
-    preHandler: rateLimit,
+    onRequest: rateLimit,
     schema: {
       tags: ['auth'],
       summary: 'OAuth2 token endpoint (password and refresh_token grants)',

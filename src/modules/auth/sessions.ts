@@ -32,10 +32,31 @@ export function createSessions ({ db, cache, clock, refreshTtl, sessionMaxAge, a
   /** A revocation must outlive every access token of the session (plus clock tolerance). */
   const tombstoneTtl = accessTtl + 60
 
+  /**
+   * Revocations the cache could not be told about (Redis down). This instance refuses those sessions
+   * itself and keeps retrying, so that once Redis is back, a live entry it still holds cannot
+   * re-validate them on any instance.
+   */
+  const undelivered = new Set<string>()
+  let retrying: NodeJS.Timeout | undefined
+
   async function markRevoked (sids: readonly string[]): Promise<void> {
-    // The database already says revoked; if the cache cannot be told, its live entries still expire
-    // within one access-token lifetime.
-    try { await cache.markRevoked(sids, tombstoneTtl) } catch {}
+    if (sids.length === 0) return
+    try {
+      await cache.markRevoked(sids, tombstoneTtl)
+    } catch {
+      for (const sid of sids) undelivered.add(sid)
+      retrying ??= setInterval(() => { void redeliver() }, 1000).unref()
+    }
+  }
+
+  async function redeliver (): Promise<void> {
+    const sids = [...undelivered]
+    try {
+      await cache.markRevoked(sids, tombstoneTtl)
+      for (const sid of sids) undelivered.delete(sid)
+      if (undelivered.size === 0 && retrying) { clearInterval(retrying); retrying = undefined }
+    } catch {}
   }
 
   const liveConditions = (now: Date) => and(isNull(sessionsTable.revoked_at), gt(sessionsTable.expires_at, now), gt(sessionsTable.refresh_expires_at, now))
@@ -97,6 +118,7 @@ export function createSessions ({ db, cache, clock, refreshTtl, sessionMaxAge, a
 
     /** Is the session behind an access token still live? One cache round trip; the database on a miss. */
     async isLive (sid: string, userId: string): Promise<boolean> {
+      if (undelivered.has(sid)) return false
       let cached: boolean | undefined
       try { cached = await cache.get(sid) } catch { cached = undefined }
       if (cached !== undefined) return cached

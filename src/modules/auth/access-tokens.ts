@@ -24,6 +24,8 @@ const MAX_TOKEN_BYTES = 4096
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/
 const CLOCK_TOLERANCE = 30
 const REQUIRED = ['iss', 'aud', 'sub', 'sid', 'jti', 'iat', 'exp']
+/** ~10k tokens × under 1 KiB: a few MiB at most. */
+const MAX_CACHED_TOKENS = 10_000
 
 export interface AccessTokenOptions { keys: KeySet, issuer: string, audience: string, ttlSeconds: number, clock: Clock }
 
@@ -36,6 +38,8 @@ export function createAccessTokens ({ keys, issuer, audience, ttlSeconds, clock 
     if (!key) throw new InvalidAccessTokenError('unknown kid')
     return key
   }
+
+  const verified = new Map<string, AccessClaims>()
 
   return {
     ttlSeconds,
@@ -53,33 +57,54 @@ export function createAccessTokens ({ keys, issuer, audience, ttlSeconds, clock 
         .sign(keys.signing.key)
     },
 
-    /** Verifies signature first, then every claim; throws InvalidAccessTokenError with a short reason. */
+    /**
+     * Verifies signature first, then every claim; throws InvalidAccessTokenError with a short reason.
+     * A token already verified is served from a bounded cache keyed by the exact token string: its
+     * signature cannot change, and its time claims are checked again on every use, so an entry never
+     * outlives `exp`. Revocation is not cached here: the session check runs on every request.
+     */
     async verify (token: string): Promise<AccessClaims> {
-      if (token.length > MAX_TOKEN_BYTES || !COMPACT_JWS.test(token)) throw new InvalidAccessTokenError('malformed token')
-      try {
-        const { payload } = await jwtVerify(token, resolveKey, {
-          algorithms: [keys.alg],
-          issuer,
-          audience,
-          typ: 'at+jwt',
-          requiredClaims: REQUIRED,
-          clockTolerance: CLOCK_TOLERANCE,
-          maxTokenAge: ttlSeconds,
-          currentDate: clock.now()
-        })
-        const { sub, sid, jti, email, role, iat, exp } = payload
-        if (typeof sub !== 'string' || typeof sid !== 'string' || typeof jti !== 'string' ||
-          typeof email !== 'string' || (role !== 'user' && role !== 'admin') ||
-          typeof iat !== 'number' || typeof exp !== 'number') {
-          throw new InvalidAccessTokenError('malformed claims')
-        }
-        return { sub, sid, jti, email, role, iat, exp }
-      } catch (err) {
-        if (err instanceof InvalidAccessTokenError) throw err
-        if (err instanceof errors.JWTExpired) throw new InvalidAccessTokenError('token expired')
-        if (err instanceof errors.JOSEError || err instanceof TypeError) throw new InvalidAccessTokenError('token rejected')
-        throw err
+      const hit = verified.get(token)
+      if (hit) {
+        const now = Math.floor(clock.now().getTime() / 1000)
+        if (hit.exp > now - CLOCK_TOLERANCE && hit.iat <= now + CLOCK_TOLERANCE) return hit
+        verified.delete(token)
       }
+      if (token.length > MAX_TOKEN_BYTES || !COMPACT_JWS.test(token)) throw new InvalidAccessTokenError('malformed token')
+      const claims = await verifyUncached(token)
+      if (verified.size >= MAX_CACHED_TOKENS) {
+        const oldest = verified.keys().next()
+        if (!oldest.done) verified.delete(oldest.value)
+      }
+      verified.set(token, claims)
+      return claims
+    }
+  }
+
+  async function verifyUncached (token: string): Promise<AccessClaims> {
+    try {
+      const { payload } = await jwtVerify(token, resolveKey, {
+        algorithms: [keys.alg],
+        issuer,
+        audience,
+        typ: 'at+jwt',
+        requiredClaims: REQUIRED,
+        clockTolerance: CLOCK_TOLERANCE,
+        maxTokenAge: ttlSeconds,
+        currentDate: clock.now()
+      })
+      const { sub, sid, jti, email, role, iat, exp } = payload
+      if (typeof sub !== 'string' || typeof sid !== 'string' || typeof jti !== 'string' ||
+        typeof email !== 'string' || (role !== 'user' && role !== 'admin') ||
+        typeof iat !== 'number' || typeof exp !== 'number') {
+        throw new InvalidAccessTokenError('malformed claims')
+      }
+      return { sub, sid, jti, email, role, iat, exp }
+    } catch (err) {
+      if (err instanceof InvalidAccessTokenError) throw err
+      if (err instanceof errors.JWTExpired) throw new InvalidAccessTokenError('token expired')
+      if (err instanceof errors.JOSEError || err instanceof TypeError) throw new InvalidAccessTokenError('token rejected')
+      throw err
     }
   }
 }

@@ -46,7 +46,7 @@ export function createSessions ({ db, cache, clock, refreshTtl, sessionMaxAge, a
       await cache.markRevoked(sids, tombstoneTtl)
     } catch {
       for (const sid of sids) undelivered.add(sid)
-      retrying ??= setInterval(() => { void redeliver() }, 1000).unref()
+      retrying ??= setInterval(() => { redeliver().catch(() => {}) }, 1000).unref()
     }
   }
 

@@ -82,8 +82,12 @@ describe(`HTTP conventions [${storageLabel}]`, () => {
       ['/v1/auth/register', 'post'], ['/v1/auth/login', 'post'], ['/v1/auth/token', 'post'], ['/v1/auth/refresh', 'post'],
       ['/v1/auth/logout', 'post'], ['/v1/auth/logout-all', 'post'], ['/v1/auth/sessions', 'get'], ['/v1/auth/sessions/{id}', 'delete'],
       ['/v1/users/me', 'get'], ['/v1/users/me', 'patch'], ['/v1/users/me/password', 'put'], ['/v1/users/me', 'delete'],
-      ['/.well-known/jwks.json', 'get'], ['/.well-known/oauth-authorization-server', 'get']
+      ['/.well-known/jwks.json', 'get'], ['/.well-known/oauth-authorization-server', 'get'],
+      ['/v1/tasks', 'post'], ['/v1/tasks', 'get'], ['/v1/tasks/{id}', 'get'], ['/v1/tasks/{id}', 'put'], ['/v1/tasks/{id}', 'patch'], ['/v1/tasks/{id}', 'delete'],
+      ['/v1/admin/users', 'get'], ['/v1/admin/users/{id}', 'get'], ['/v1/admin/users/{id}', 'patch'], ['/v1/admin/users/{id}', 'delete'],
+      ['/v1/admin/tasks', 'get'], ['/v1/admin/tasks/{id}', 'delete'], ['/v1/admin/audit-events', 'get']
     ]
+    assert.equal(doc.paths['/v1/tasks/'], undefined, 'no trailing-slash twin')
     for (const [path, method] of expected) assert.ok(doc.paths[path]?.[method], `${method} ${path}`)
     assert.deepEqual(doc.components.securitySchemes.bearerAuth, { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: doc.components.securitySchemes.bearerAuth.description })
     assert.equal(doc.components.securitySchemes.oauth2.flows.password.tokenUrl, '/v1/auth/token')

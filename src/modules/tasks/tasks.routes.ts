@@ -11,6 +11,7 @@ const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem }
 
 export const tasksRoutes: FastifyPluginAsyncTypebox<{ tasks: TasksService, publicUrl: string }> = async (app, { tasks, publicUrl }) => {
   app.post('/', {
+    prefixTrailingSlash: 'no-slash',
     schema: { tags: ['tasks'], summary: 'Create a task', security, body: TaskInput, response: { 201: TaskView, 400: Problem, 401: Problem, 415: Problem } }
   }, async (req, reply) => {
     const task = await tasks.create(principal(req), req.body)
@@ -18,6 +19,7 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<{ tasks: TasksService, publi
   })
 
   app.get('/', {
+    prefixTrailingSlash: 'no-slash',
     schema: { tags: ['tasks'], summary: 'List your tasks (filters, sort, cursor pagination)', security, querystring: TaskQuery, response: { 200: TaskPage, 400: Problem, 401: Problem } }
   }, async (req) => tasks.list(principal(req), req.query))
 

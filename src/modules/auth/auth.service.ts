@@ -53,11 +53,11 @@ export function conflictFromUniqueViolation (err: unknown): ConflictError | unde
  * session list. Transport-free: routes map its results and errors to HTTP.
  */
 export function createAuthService ({ db, clock, hasher, sessions, accessTokens, policy, audit, throttle, metrics }: AuthDeps) {
-  async function issue (tx: Db, user: UserRow, meta: RequestMeta, event: { type: 'register' | 'login.success', identifier?: string }): Promise<TokenPair> {
+  /** Starts a session and signs its first access token; returns the pair and the session id. */
+  async function issue (tx: Db, user: UserRow, meta: RequestMeta): Promise<TokenPair & { sessionId: string }> {
     const { session, refreshToken } = await sessions.create(tx, user.id, meta)
-    await audit.record({ type: event.type, actorId: user.id, userId: user.id, meta, details: { session_id: session.id, ...(event.identifier === undefined ? {} : { identifier: event.identifier }) } }, tx)
     const accessToken = await accessTokens.sign({ sub: user.id, sid: session.id, email: user.email, role: user.role })
-    return { access_token: accessToken, token_type: 'Bearer', expires_in: accessTokens.ttlSeconds, refresh_token: refreshToken, user }
+    return { access_token: accessToken, token_type: 'Bearer', expires_in: accessTokens.ttlSeconds, refresh_token: refreshToken, user, sessionId: session.id }
   }
 
   return {
@@ -78,7 +78,10 @@ export function createAuthService ({ db, clock, hasher, sessions, accessTokens, 
             created_at: now,
             updated_at: now
           })
-          return issue(tx, user, meta, { type: 'register' })
+          const pair = await issue(tx, user, meta)
+          // A registration is a change: its audit entry commits with it.
+          await audit.record({ type: 'register', actorId: user.id, userId: user.id, meta, details: { session_id: pair.sessionId } }, tx)
+          return pair
         })
         metrics.register.inc()
         return pair
@@ -112,8 +115,10 @@ export function createAuthService ({ db, clock, hasher, sessions, accessTokens, 
         const rehashed = await hasher.hash(password)
         await usersRepository.update(db, user.id, { password_hash: rehashed })
       }
-      const pair = await db.transaction(tx => issue(tx, user, meta, { type: 'login.success', identifier }))
+      const pair = await db.transaction(tx => issue(tx, user, meta))
       metrics.loginSuccess.inc()
+      // After the commit, and never throwing: the audit log cannot make a login fail.
+      await audit.note({ type: 'login.success', actorId: user.id, userId: user.id, meta, details: { session_id: pair.sessionId, identifier, route } })
       return pair
     }),
 

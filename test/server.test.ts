@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -153,6 +153,39 @@ describe(`the taskflow command [${storageLabel}]`, () => {
       const res = await runCli(['serve', '--workers', '2'], await storageEnv(t))
       assert.equal(res.code, 2)
       assert.match(res.stderr, /needs DATABASE_URL and REDIS_URL/)
+    })
+  }
+
+  if (servicesRun) {
+    it('when `serve --workers 2` runs on PostgreSQL + Redis, then two workers share the port, a killed one is replaced and SIGTERM stops all', async (t) => {
+      const env = await storageEnv(t)
+      const port = 20000 + Math.floor(Math.random() * 20000)
+      const primary = spawn(process.execPath, [join(root, 'bin/taskflow.js'), 'serve', '--workers', '2'], { cwd: root, env: { ...process.env, LOG_LEVEL: 'silent', ...env, PORT: String(port) } })
+      t.after(() => primary.kill('SIGKILL'))
+      const exited = new Promise<number | null>(resolve => primary.on('exit', code => resolve(code)))
+      const workers = () => execFileSync('ps', ['--ppid', String(primary.pid), '-o', 'pid='], { encoding: 'utf8' }).split('\n').map(s => s.trim()).filter(Boolean)
+      const ready = async () => {
+        for (let i = 0; i < 240; i++) {
+          if (await fetch(`http://127.0.0.1:${port}/readyz`).then(r => r.ok, () => false)) return true
+          await new Promise(resolve => setTimeout(resolve, 250))
+        }
+        return false
+      }
+      assert.ok(await ready())
+      const before = workers()
+      assert.equal(before.length, 2)
+      process.kill(Number(before[0]), 'SIGKILL')
+      let after: string[] = []
+      for (let i = 0; i < 40; i++) {
+        await new Promise(resolve => setTimeout(resolve, 250))
+        after = workers()
+        if (after.length === 2 && !after.includes(before[0] ?? '')) break
+      }
+      assert.equal(after.length, 2, 'a replacement worker was started')
+      assert.ok(!after.includes(before[0] ?? ''))
+      assert.ok(await ready())
+      primary.kill('SIGTERM')
+      assert.equal(await exited, 0)
     })
   }
 

@@ -73,7 +73,7 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
     if (!reply.hasHeader('cache-control') && !req.url.startsWith('/docs')) reply.header('cache-control', 'no-store')
   })
 
-  await registerHardening(app, { corsOrigins: config.cors.origins })
+  await registerHardening(app, { corsOrigins: config.cors.origins, maxEventLoopDelayMs: config.maxEventLoopDelayMs })
   await registerDocs(app, { publicUrl: config.http.publicUrl })
   const metrics = createMetrics({ defaultMetrics: config.metrics.defaultMetrics })
   registerMetrics(app, metrics, config.metrics.token)

@@ -30,6 +30,7 @@ export const EnvSchema = Type.Object({
   RATE_LIMIT_REGISTER_PER_IP: Type.Integer({ minimum: 1, default: 3 }),
   RATE_LIMIT_REGISTER_WINDOW: Seconds(3600),
   METRICS_DEFAULT: Type.Optional(Bool),
+  MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, default: 1000 }),
   PASSWORD_MIN_LENGTH: Type.Integer({ minimum: 8, maximum: 128, default: 8 }),
   PASSWORD_REQUIRE_CHARACTER_CLASSES: Type.Optional(Bool),
   HASH_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 2 }),
@@ -72,6 +73,8 @@ export interface Config {
   readonly metrics: { readonly token: string | undefined, readonly defaultMetrics: boolean }
   readonly cors: { readonly origins: readonly string[] }
   readonly log: { readonly level: string }
+  /** Event-loop delay (ms) past which requests get 503; 0 switches the check off. */
+  readonly maxEventLoopDelayMs: number
 }
 
 export class ConfigError extends Error {
@@ -155,6 +158,7 @@ export function loadConfig (source: Record<string, string | undefined>): Config 
     }),
     metrics: Object.freeze({ token: e.METRICS_TOKEN, defaultMetrics: e.METRICS_DEFAULT !== 'false' }),
     cors: Object.freeze({ origins: Object.freeze((e.CORS_ORIGINS ?? '').split(',').map(s => s.trim()).filter(Boolean)) }),
-    log: Object.freeze({ level: e.LOG_LEVEL })
+    log: Object.freeze({ level: e.LOG_LEVEL }),
+    maxEventLoopDelayMs: e.MAX_EVENT_LOOP_DELAY_MS
   })
 }

@@ -79,7 +79,7 @@ export interface TestApp {
 /** Builds a fresh app over the shared storage, with a manual clock; closed when the test ends. */
 export async function buildTestApp (t: TestContext, env: Record<string, string> = {}, options: { logStream?: NodeJS.WritableStream } = {}): Promise<TestApp> {
   const { database, redis } = await sharedStorage()
-  const config = loadConfig({ LOG_LEVEL: 'silent', PUBLIC_URL: 'http://127.0.0.1:3000', RATE_LIMIT_ENABLED: 'false', METRICS_DEFAULT: 'false', ...env })
+  const config = loadConfig({ LOG_LEVEL: 'silent', PUBLIC_URL: 'http://127.0.0.1:3000', RATE_LIMIT_ENABLED: 'false', METRICS_DEFAULT: 'false', MAX_EVENT_LOOP_DELAY_MS: '0', ...env })
   const clock = manualClock(new Date())
   const memory = createMemorySessionCache()
   const sessionCache = redis ? createRedisSessionCache(redis) : memory

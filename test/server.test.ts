@@ -1,28 +1,15 @@
 import assert from 'node:assert/strict'
 import { execFileSync, spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
 import { connect } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, it, type TestContext } from 'node:test'
+import { describe, it } from 'node:test'
 import { loadConfig } from '../src/config.js'
 import { startServer } from '../src/server.js'
 import { DEFAULT_PASSWORD, uniqueEmail } from './factories.js'
-import { sharedStorage } from './build-test-app.js'
-import { servicesRun, storageLabel, testEnv } from './test-env.js'
+import { storageEnv } from './real-server.js'
+import { servicesRun, storageLabel } from './test-env.js'
 
 const root = new URL('..', import.meta.url).pathname
-
-/** Environment for a real server or CLI process on this run's storage. */
-async function storageEnv (t: TestContext): Promise<Record<string, string>> {
-  const { databaseUrl } = await sharedStorage()
-  if (databaseUrl && testEnv.redisUrl) {
-    return { DATABASE_URL: databaseUrl, REDIS_URL: testEnv.redisUrl, REDIS_KEY_PREFIX: testEnv.redisPrefix, RATE_LIMIT_ENABLED: 'false' }
-  }
-  const dir = mkdtempSync(join(process.env.TEST_DATA_ROOT ?? tmpdir(), 'data-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
-  return { DATA_DIR: dir, RATE_LIMIT_ENABLED: 'false' }
-}
 
 function runCli (args: string[], env: Record<string, string>): Promise<{ code: number | null, stdout: string, stderr: string }> {
   return new Promise((resolve) => {

@@ -22,3 +22,18 @@ export function invalidCursor (): ValidationError {
 }
 
 export interface Page<T> { data: T[], next_cursor: string | null }
+
+/** The id in a cursor of a list ordered by (time-ordered) id; undefined for the first page. */
+export function idFromCursor (cursor: string | undefined): string | undefined {
+  if (cursor === undefined) return undefined
+  const [id] = decodeCursor(cursor)
+  if (typeof id !== 'string' || !/^[0-9a-f-]{36}$/i.test(id)) throw invalidCursor()
+  return id
+}
+
+/** A page from `limit + 1` rows ordered by id: the extra row only says whether there is a next page. */
+export function pageById<T extends { id: string }> (rows: T[], limit: number): Page<T> {
+  const data = rows.slice(0, limit)
+  const last = data.at(-1)
+  return { data, next_cursor: rows.length > limit && last ? encodeCursor([last.id]) : null }
+}

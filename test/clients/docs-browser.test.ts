@@ -1,41 +1,20 @@
 import assert from 'node:assert/strict'
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
+import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { chromium } from 'playwright-core'
-import { loadConfig } from '../../src/config.js'
-import { startServer } from '../../src/server.js'
-import { sharedStorage } from '../build-test-app.js'
 import { DEFAULT_PASSWORD, uniqueEmail } from '../factories.js'
-import { storageLabel, testEnv } from '../test-env.js'
+import { startRealServer } from '../real-server.js'
+import { storageLabel } from '../test-env.js'
 
 const CHROMIUM = '/usr/bin/chromium'
-
-function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const address = probe.address()
-      probe.close(() => { if (address && typeof address === 'object') resolve(address.port); else reject(new Error('no port')) })
-    })
-  })
-}
 // CI installs Debian's chromium (.ci/run); elsewhere a missing browser skips this test, visibly.
 const skip = !existsSync(CHROMIUM) && !process.env.CI ? `needs ${CHROMIUM} (apt-get install chromium)` : false
 const artifacts = new URL('../../test-artifacts/', import.meta.url).pathname
 
 describe(`the /docs page in a real browser [${storageLabel}]`, { skip }, () => {
   it('when a user clicks Authorize and logs in with the OAuth2 password flow, then "Try it out" on GET /v1/users/me shows them', async (t) => {
-    const { databaseUrl } = await sharedStorage()
-    const dir = mkdtempSync(join(process.env.TEST_DATA_ROOT ?? tmpdir(), 'docs-'))
-    t.after(() => rmSync(dir, { recursive: true, force: true }))
-    const env = databaseUrl ? { DATABASE_URL: databaseUrl, REDIS_URL: testEnv.redisUrl ?? '', REDIS_KEY_PREFIX: `${testEnv.redisPrefix}docs:` } : { DATA_DIR: dir }
-    // A known port, so PUBLIC_URL (the OpenAPI server the docs call) is the address the browser uses.
-    const port = await freePort()
-    const base = `http://127.0.0.1:${port}`
-    const server = await startServer(loadConfig({ ...env, PORT: String(port), PUBLIC_URL: base, LOG_LEVEL: 'silent', RATE_LIMIT_ENABLED: 'false' }))
-    t.after(() => server.close())
+    const { base } = await startRealServer(t)
     const email = uniqueEmail('browser')
     const registered = await fetch(`${base}/v1/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password: DEFAULT_PASSWORD }) })
     assert.equal(registered.status, 201)

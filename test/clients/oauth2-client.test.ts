@@ -1,26 +1,13 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { ResourceOwnerPassword } from 'simple-oauth2'
-import { loadConfig } from '../../src/config.js'
-import { startServer } from '../../src/server.js'
-import { sharedStorage } from '../build-test-app.js'
 import { DEFAULT_PASSWORD, uniqueEmail } from '../factories.js'
-import { storageLabel, testEnv } from '../test-env.js'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { join } from 'node:path'
-import { tmpdir } from 'node:os'
+import { startRealServer } from '../real-server.js'
+import { storageLabel } from '../test-env.js'
 
 describe(`a standard OAuth2 client (simple-oauth2) [${storageLabel}]`, () => {
   it('when it uses the password grant, then it gets a token, calls the API, refreshes, and the old refresh token is refused', async (t) => {
-    const { databaseUrl } = await sharedStorage()
-    const dir = mkdtempSync(join(process.env.TEST_DATA_ROOT ?? tmpdir(), 'oauth-'))
-    t.after(() => rmSync(dir, { recursive: true, force: true }))
-    const env = databaseUrl ? { DATABASE_URL: databaseUrl, REDIS_URL: testEnv.redisUrl ?? '', REDIS_KEY_PREFIX: `${testEnv.redisPrefix}oauth:` } : { DATA_DIR: dir }
-    const server = await startServer(loadConfig({ ...env, PORT: '0', LOG_LEVEL: 'silent', RATE_LIMIT_ENABLED: 'false' }))
-    t.after(() => server.close())
-    const address = server.app.server.address()
-    assert.ok(address && typeof address === 'object')
-    const base = `http://127.0.0.1:${address.port}`
+    const { base } = await startRealServer(t, { RATE_LIMIT_ENABLED: 'false' })
     const email = uniqueEmail('oauth')
     assert.equal((await fetch(`${base}/v1/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password: DEFAULT_PASSWORD }) })).status, 201)
 

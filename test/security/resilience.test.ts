@@ -10,7 +10,7 @@ import { DEFAULT_PASSWORD, makeFactories } from '../factories.js'
 import { startTcpProxy } from '../tcp-proxy.js'
 import { servicesRun, storageLabel, testEnv } from '../test-env.js'
 
-const silent = { LOG_LEVEL: 'silent', METRICS_DEFAULT: 'false' }
+const silent = { LOG_LEVEL: 'silent', METRICS_DEFAULT: 'false', MAX_EVENT_LOOP_DELAY_MS: '0' }
 
 describe(`resilience [${storageLabel}]`, () => {
   it('when Redis cannot be reached at all, then the service answers: sessions checked in the database, limits enforced per instance, /readyz names redis', async (t) => {

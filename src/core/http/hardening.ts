@@ -9,7 +9,7 @@ import { ServiceUnavailableError } from '../errors.js'
  * configured origins, and 503 instead of ever-growing latency when the event loop is saturated.
  * The /docs page brings its own content security policy (@fastify/swagger-ui staticCSP).
  */
-export async function registerHardening (app: FastifyInstance, { corsOrigins }: { corsOrigins: readonly string[] }): Promise<void> {
+export async function registerHardening (app: FastifyInstance, { corsOrigins, maxEventLoopDelayMs }: { corsOrigins: readonly string[], maxEventLoopDelayMs: number }): Promise<void> {
   await app.register(helmet, {
     global: true,
     contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
@@ -26,10 +26,11 @@ export async function registerHardening (app: FastifyInstance, { corsOrigins }: 
     exposedHeaders: ['ETag', 'Location', 'Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'X-Request-Id'],
     maxAge: 600
   })
+  if (maxEventLoopDelayMs === 0) return
   await app.register(underPressure, {
     // Delay, not utilisation: a busy server (and embedded PGlite, which runs on the main thread) is
     // near 100% utilised while still answering promptly; a second-long stall is the real alarm.
-    maxEventLoopDelay: 1000,
+    maxEventLoopDelay: maxEventLoopDelayMs,
     pressureHandler: () => { throw new ServiceUnavailableError('The server is overloaded; try again shortly', { retryAfterSeconds: 2 }) }
   })
 }

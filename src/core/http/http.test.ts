@@ -64,7 +64,7 @@ describe(`HTTP conventions [${storageLabel}]`, () => {
   it('when the database does not answer, then /readyz is 503 naming it', async (t) => {
     const { database } = await sharedStorage()
     const broken = { ...database, ping: async () => { throw new Error('connection refused') } }
-    const app = await buildApp({ config: loadConfig({ LOG_LEVEL: 'silent' }), database: broken, clock: systemClock, logger: false })
+    const app = await buildApp({ config: loadConfig({ LOG_LEVEL: 'silent', MAX_EVENT_LOOP_DELAY_MS: '0' }), database: broken, clock: systemClock, logger: false })
     t.after(() => app.close())
     const res = await app.inject({ method: 'GET', url: '/readyz' })
     assert.equal(res.statusCode, 503)

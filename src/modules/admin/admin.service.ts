@@ -3,7 +3,7 @@ import type { AuditListQuery, AuditService } from '../audit/index.js'
 import type { Clock } from '../../core/clock.js'
 import type { Db } from '../../core/db.js'
 import { ConflictError, NotFoundError } from '../../core/errors.js'
-import { decodeCursor, encodeCursor, invalidCursor, type Page } from '../../core/pagination.js'
+import { idFromCursor, pageById, type Page } from '../../core/pagination.js'
 import type { TasksService } from '../tasks/index.js'
 import { usersRepository, type UserRow } from '../users/index.js'
 import type { AdminTaskQuery, AdminUserPatch, AdminUserQuery } from './admin.schemas.js'
@@ -38,16 +38,9 @@ export function createAdminService ({ db, clock, tasks, sessions, audit }: Admin
 
   return {
     async listUsers (query: AdminUserQuery): Promise<Page<UserRow>> {
-      let afterId: string | undefined
-      if (query.cursor) {
-        const [id] = decodeCursor(query.cursor)
-        if (typeof id !== 'string' || !/^[0-9a-f-]{36}$/i.test(id)) throw invalidCursor()
-        afterId = id
-      }
+      const afterId = idFromCursor(query.cursor)
       const rows = await usersRepository.list(db, { q: query.q, role: query.role, isActive: query.is_active, limit: query.limit + 1, afterId })
-      const data = rows.slice(0, query.limit)
-      const last = data.at(-1)
-      return { data, next_cursor: rows.length > query.limit && last ? encodeCursor([last.id]) : null }
+      return pageById(rows, query.limit)
     },
 
     getUser: (id: string) => findUser(db, id),

@@ -4,7 +4,7 @@ import type { RequestMeta } from '../../core/actor.js'
 import type { Clock } from '../../core/clock.js'
 import type { Db } from '../../core/db.js'
 import { newId } from '../../core/ids.js'
-import { decodeCursor, encodeCursor, invalidCursor, type Page } from '../../core/pagination.js'
+import { idFromCursor, pageById, type Page } from '../../core/pagination.js'
 import { auditEventsTable, type AuditEventRow } from './audit.table.js'
 
 export const AUDIT_EVENT_TYPES = [
@@ -68,21 +68,14 @@ export function createAuditService ({ db, clock, log }: { db: Db, clock: Clock, 
     },
 
     async list (query: AuditListQuery): Promise<Page<AuditEventRow>> {
-      let before: string | undefined
-      if (query.cursor) {
-        const [id] = decodeCursor(query.cursor)
-        if (typeof id !== 'string' || !/^[0-9a-f-]{36}$/i.test(id)) throw invalidCursor()
-        before = id
-      }
+      const before = idFromCursor(query.cursor)
       const rows = await db.select().from(auditEventsTable).where(and(
         query.type ? eq(auditEventsTable.type, query.type) : undefined,
         query.user_id ? eq(auditEventsTable.user_id, query.user_id) : undefined,
         query.since ? gte(auditEventsTable.created_at, new Date(query.since)) : undefined,
         before ? lt(auditEventsTable.id, before) : undefined
       )).orderBy(desc(auditEventsTable.id)).limit(query.limit + 1)
-      const data = rows.slice(0, query.limit)
-      const last = data.at(-1)
-      return { data, next_cursor: rows.length > query.limit && last ? encodeCursor([last.id]) : null }
+      return pageById(rows, query.limit)
     }
   }
 }

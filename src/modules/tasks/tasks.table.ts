@@ -29,6 +29,9 @@ export const tasksTable = pgTable('tasks', {
   index('tasks_owner_title_idx').on(t.owner_id, t.title, t.id),
   index('tasks_owner_due_idx').on(t.owner_id, t.due_at, t.id),
   index('tasks_tags_idx').using('gin', t.tags),
+  // q: case-insensitive substring search (ILIKE '%…%') on title and description (needs pg_trgm).
+  index('tasks_title_trgm_idx').using('gin', sql`${t.title} gin_trgm_ops`),
+  index('tasks_description_trgm_idx').using('gin', sql`${t.description} gin_trgm_ops`),
   // The admin's list across owners, newest first.
   index('tasks_created_idx').on(t.created_at, t.id),
   check('tasks_status_check', sql`${t.status} in ('todo', 'in_progress', 'done')`),

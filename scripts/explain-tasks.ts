@@ -4,7 +4,7 @@
 // in a database of its own that it drops afterwards.
 import { randomBytes } from 'node:crypto'
 import { PGlite } from '@electric-sql/pglite'
-import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm'
+import { pg_trgm as pgTrgm } from '@electric-sql/pglite/contrib/pg_trgm'
 import { sql } from 'drizzle-orm'
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres'
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
@@ -21,7 +21,7 @@ const logger = { logQuery: (query: string, params: unknown[]) => { lastQuery = {
 async function open (): Promise<{ database: Database, raw: (text: string, params: unknown[]) => Promise<Array<Record<string, unknown>>>, close: () => Promise<void> }> {
   const url = process.env.DATABASE_URL
   if (!url) {
-    const client = await PGlite.create({ extensions: { pg_trgm } })
+    const client = await PGlite.create({ extensions: { pg_trgm: pgTrgm } })
     const db = drizzlePglite(client, { schema, logger }) as unknown as Db
     return {
       database: { db, kind: 'pglite', ping: async () => {}, close: () => client.close() },

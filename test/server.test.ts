@@ -3,7 +3,10 @@ import { execFileSync, spawn } from 'node:child_process'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
+import { eq } from 'drizzle-orm'
 import { loadConfig } from '../src/config.js'
+import { createDb } from '../src/core/db.js'
+import { auditEventsTable } from '../src/modules/audit/audit.table.js'
 import { startServer } from '../src/server.js'
 import { DEFAULT_PASSWORD, uniqueEmail } from './factories.js'
 import { storageEnv } from './real-server.js'
@@ -84,6 +87,36 @@ describe(`a real listening server [${storageLabel}]`, () => {
     await server.close()
     assert.ok(Date.now() - started < 10_000, 'close does not wait for idle keep-alive connections')
     assert.deepEqual(await Promise.all(inflight), [200, 200, 200, 200])
+  })
+
+  it('when a client hangs up mid-login and the server closes, then the login still completes before its dependencies close', async (t) => {
+    const env = await storageEnv(t)
+    const server = await startServer(loadConfig({ ...env, PORT: '0', LOG_LEVEL: 'silent' }))
+    const address = server.app.server.address()
+    assert.ok(address && typeof address === 'object')
+    const base = `http://127.0.0.1:${address.port}`
+    const email = uniqueEmail('hangup')
+    const registered = await post(base, '/v1/auth/register', { email, password: DEFAULT_PASSWORD })
+    const { user } = await registered.json() as { user: { id: string } }
+    // Four logins: two hash while two wait for a hashing slot; then every client hangs up.
+    let count = 0
+    const arrived = new Promise<void>(resolve => server.app.server.on('request', () => { if (++count === 4) resolve() }))
+    const body = JSON.stringify({ email, password: DEFAULT_PASSWORD })
+    const sockets = Array.from({ length: 4 }, () => {
+      const socket = connect(address.port, '127.0.0.1', () => {
+        socket.write(`POST /v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`)
+      })
+      socket.on('error', () => {})
+      return socket
+    })
+    await arrived
+    await new Promise(resolve => setTimeout(resolve, 5)) // the bodies are parsed and the handlers have started
+    for (const socket of sockets) socket.destroy() // their connections are gone, so the server's own drain would not wait
+    await server.close()
+    const database = await createDb({ url: env.DATABASE_URL, dataDir: env.DATA_DIR })
+    t.after(() => database.close())
+    const events = await database.db.select({ type: auditEventsTable.type }).from(auditEventsTable).where(eq(auditEventsTable.user_id, user.id))
+    assert.equal(events.filter(e => e.type === 'login.success').length, 4, 'each login ran to its end (hash, session, audit) before the database closed')
   })
 })
 

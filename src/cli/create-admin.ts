@@ -35,5 +35,7 @@ export async function createAdmin (deps: { db: Db, clock: Clock, config: Config 
     const conflict = conflictFromUniqueViolation(err)
     if (conflict) throw new CliInputError(conflict.message)
     throw err
+  } finally {
+    await hasher.close()
   }
 }

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2'
-import { verify as bcryptVerify } from '@node-rs/bcrypt'
+import { Piscina } from 'piscina'
 import { createWorkQueue } from '../../core/work-queue.js'
 
 /** OWASP / ASVS 5.0 argon2id parameters (SECURITY.md §3), set explicitly. */
@@ -11,15 +10,29 @@ const ARGON2_PARAMS_RE = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$/
 
 export interface VerifyResult { ok: boolean, needsRehash: boolean }
 
+type PasswordTask =
+  | { op: 'hash', password: string, options: typeof ARGON2_PARAMS }
+  | { op: 'verify' | 'bcrypt-verify', hash: string, password: string }
+
 /**
- * Hashes and verifies passwords on libuv's thread pool (never on the event loop), through a small
- * bounded queue: at most `concurrency` hashes run at once and at most `queueLimit` wait; the rest get 503.
+ * Hashes and verifies passwords in `concurrency` worker threads of lowered CPU priority (never on the
+ * event loop; see password-worker.js), through a small bounded queue: at most `concurrency` hashes run
+ * at once and at most `queueLimit` wait; the rest get 503. `close()` ends the threads.
  */
 export async function createPasswordHasher (options: { concurrency: number, queueLimit: number }) {
+  const pool = new Piscina<PasswordTask, string | boolean>({
+    filename: new URL('./password-worker.js', import.meta.url).href,
+    minThreads: options.concurrency,
+    maxThreads: options.concurrency,
+    idleTimeout: Infinity
+  })
   const queue = createWorkQueue(options)
-  const hash = (password: string) => queue.run(() => argon2Hash(password, ARGON2_PARAMS))
+  const argon2Hash = async (password: string) => String(await pool.run({ op: 'hash', password, options: ARGON2_PARAMS }))
+  const argon2Verify = async (hash: string, password: string) => await pool.run({ op: 'verify', hash, password }) === true
+  const bcryptVerify = async (password: string, hash: string) => await pool.run({ op: 'bcrypt-verify', hash, password }) === true
+  const hash = (password: string) => queue.run(() => argon2Hash(password))
   /** A real hash of a random secret with today's parameters: unknown accounts are checked against it, so they cost the same. */
-  const dummyHash = await argon2Hash(randomBytes(32).toString('base64url'), ARGON2_PARAMS)
+  const dummyHash = await argon2Hash(randomBytes(32).toString('base64url'))
 
   async function verify (stored: string | null | undefined, password: string): Promise<VerifyResult> {
     const target = stored ?? dummyHash
@@ -40,6 +53,6 @@ export async function createPasswordHasher (options: { concurrency: number, queu
     return { ok, needsRehash: ok && outdated }
   }
 
-  return { hash, verify, get pending () { return queue.pending } }
+  return { hash, verify, get pending () { return queue.pending }, close: () => pool.close() }
 }
 export type PasswordHasher = Awaited<ReturnType<typeof createPasswordHasher>>

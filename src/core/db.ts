@@ -3,7 +3,7 @@ import { pg_trgm as pgTrgm } from '@electric-sql/pglite/contrib/pg_trgm'
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
-import { sql } from 'drizzle-orm'
+import { sql, type SQL } from 'drizzle-orm'
 import pg from 'pg'
 import * as schema from '../db-schema.js'
 import { lockDataDir } from './data-dir-lock.js'
@@ -77,6 +77,12 @@ export function prepared<T> (db: Db, name: string, build: (db: Db, name: string)
   let statement = statements.get(name) as T | undefined
   if (statement === undefined) statements.set(name, statement = build(db, name))
   return statement
+}
+
+/** Runs a raw SQL statement (for what the query builder cannot say) and returns its rows, on either driver. */
+export async function rawRows<T> (db: Db, statement: SQL): Promise<T[]> {
+  const result = await db.execute(statement) as unknown as { rows: T[] }
+  return result.rows
 }
 
 /** The Postgres error code (e.g. 23505 unique_violation) behind a driver or Drizzle error, if any. */

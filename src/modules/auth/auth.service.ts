@@ -115,7 +115,7 @@ export function createAuthService ({ db, clock, hasher, sessions, accessTokens, 
         const rehashed = await hasher.hash(password)
         await usersRepository.update(db, user.id, { password_hash: rehashed })
       }
-      const pair = await db.transaction(tx => issue(tx, user, meta))
+      const pair = await issue(db, user, meta) // one insert: no transaction needed
       metrics.loginSuccess.inc()
       // After the commit, and never throwing: the audit log cannot make a login fail.
       await audit.note({ type: 'login.success', actorId: user.id, userId: user.id, meta, details: { session_id: pair.sessionId, identifier, route } })

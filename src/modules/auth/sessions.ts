@@ -1,13 +1,13 @@
 import { and, desc, eq, gt, isNull, ne, sql } from 'drizzle-orm'
 import type { Clock } from '../../core/clock.js'
-import type { Db } from '../../core/db.js'
+import { rawRows, type Db } from '../../core/db.js'
 import type { RequestMeta } from '../../core/actor.js'
 import { newId, newSecret, sha256 } from '../../core/ids.js'
 import type { SessionCache } from './session-cache.js'
 import { sessionsTable, spentRefreshTokensTable, type SessionRow } from './sessions.table.js'
 
 export type RotateResult =
-  | { kind: 'rotated', session: SessionRow, refreshToken: string }
+  | { kind: 'rotated', session: Pick<SessionRow, 'id' | 'user_id'>, refreshToken: string }
   | { kind: 'reused', session: SessionRow }
   | { kind: 'invalid' }
 
@@ -90,19 +90,20 @@ export function createSessions ({ db, cache, clock, refreshTtl, sessionMaxAge, a
       const hash = sha256(presented)
       const next = newSecret()
       const now = clock.now()
+      // One statement, so one round trip and one commit: rotate the live session holding this token and
+      // record the token as spent. Of concurrent rotations with one token, the row lock lets one win.
+      const [session] = await rawRows<{ id: string, user_id: string }>(db, sql`
+        with rotated as (
+          update ${sessionsTable}
+          set refresh_hash = ${sha256(next)}, refresh_expires_at = least(${addSeconds(now, refreshTtl)}, expires_at), last_used_at = ${now}
+          where refresh_hash = ${hash} and revoked_at is null and expires_at > ${now} and refresh_expires_at > ${now}
+          returning id, user_id
+        ), spent as (
+          insert into ${spentRefreshTokensTable} (token_hash, session_id, spent_at) select ${hash}, id, ${now} from rotated
+        )
+        select id, user_id from rotated`)
+      if (session) return { kind: 'rotated', session, refreshToken: next }
       const result = await db.transaction(async (tx): Promise<RotateResult> => {
-        const [rotated] = await tx.update(sessionsTable)
-          .set({
-            refresh_hash: sha256(next),
-            refresh_expires_at: sql`least(${addSeconds(now, refreshTtl)}, ${sessionsTable.expires_at})`,
-            last_used_at: now
-          })
-          .where(and(eq(sessionsTable.refresh_hash, hash), liveConditions(now)))
-          .returning()
-        if (rotated) {
-          await tx.insert(spentRefreshTokensTable).values({ token_hash: hash, session_id: rotated.id, spent_at: now })
-          return { kind: 'rotated', session: rotated, refreshToken: next }
-        }
         const [spent] = await tx.select({ session: sessionsTable }).from(spentRefreshTokensTable)
           .innerJoin(sessionsTable, eq(sessionsTable.id, spentRefreshTokensTable.session_id))
           .where(eq(spentRefreshTokensTable.token_hash, hash)).limit(1)

@@ -5,6 +5,10 @@ import { usersTable, type NewUserRow, type UserRow } from './users.table.js'
 
 const byId = (db: Db, name: string) => db.select().from(usersTable).where(eq(usersTable.id, sql.placeholder('id'))).limit(1).prepare(name)
 
+/** Case-insensitive lookups, served by the lower(email) and lower(username) unique indexes. */
+const byLowerColumn = (column: typeof usersTable.email | typeof usersTable.username) => (db: Db, name: string) =>
+  db.select().from(usersTable).where(sql`lower(${column}) = lower(${sql.placeholder('value')})`).limit(1).prepare(name)
+
 /** SQL for users; every function takes the executor (the db or a transaction). */
 export const usersRepository = {
   async insert (db: Db, row: NewUserRow): Promise<UserRow> {
@@ -19,14 +23,14 @@ export const usersRepository = {
   },
 
   async findByEmail (db: Db, email: string): Promise<UserRow | undefined> {
-    const [user] = await db.select().from(usersTable).where(sql`lower(${usersTable.email}) = lower(${email})`).limit(1)
+    const [user] = await prepared(db, 'users_by_email', byLowerColumn(usersTable.email)).execute({ value: email })
     return user
   },
 
   /** An email (it has an @) or a username; both compared case-insensitively, through their unique indexes. */
   async findByLogin (db: Db, identifier: string): Promise<UserRow | undefined> {
     if (identifier.includes('@')) return usersRepository.findByEmail(db, identifier)
-    const [user] = await db.select().from(usersTable).where(sql`lower(${usersTable.username}) = lower(${identifier})`).limit(1)
+    const [user] = await prepared(db, 'users_by_username', byLowerColumn(usersTable.username)).execute({ value: identifier })
     return user
   },
 

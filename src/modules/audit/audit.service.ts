@@ -81,7 +81,7 @@ export function createAuditService ({ db, clock, log }: { db: Db, clock: Clock, 
     note (event: AuditEvent): Promise<void> {
       return new Promise<void>((resolve) => {
         waiting.push({ row: row(event), done: resolve })
-        if (!writing) void writeWaiting()
+        if (!writing) writeWaiting().catch(() => {}) // never rejects: failures are logged inside
       })
     },
 

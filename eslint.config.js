@@ -2,7 +2,7 @@ import neostandard from 'neostandard'
 import tseslint from 'typescript-eslint'
 
 export default [
-  ...neostandard({ ts: true, ignores: ['node_modules', 'data', 'coverage', 'drizzle', 'dist', 'examples/taskflow-api.d.ts'] }),
+  ...neostandard({ ts: true, ignores: ['node_modules', 'data', 'coverage', 'drizzle', 'dist', '.test-build-*', '.scratch', 'examples/taskflow-api.d.ts'] }),
   {
     files: ['**/*.ts'],
     languageOptions: {

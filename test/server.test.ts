@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict'
 import { execFileSync, spawn } from 'node:child_process'
 import { connect } from 'node:net'
+import { rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { describe, it } from 'node:test'
+import { describe, it, type TestContext } from 'node:test'
 import { eq } from 'drizzle-orm'
 import { loadConfig } from '../src/config.js'
 import { createDb } from '../src/core/db.js'
@@ -209,19 +210,34 @@ describe(`the taskflow command [${storageLabel}]`, () => {
     })
   }
 
-  it('when `serve` runs and gets SIGTERM, then it answers /readyz and exits 0', async (t) => {
-    const env = await storageEnv(t)
-    const port = 20000 + Math.floor(Math.random() * 20000)
-    const child = spawn(process.execPath, [join(root, 'bin/taskflow.js'), 'serve'], { cwd: root, env: { ...process.env, LOG_LEVEL: 'silent', DATABASE_URL: '', REDIS_URL: '', ...env, PORT: String(port) } })
-    t.after(() => child.kill('SIGKILL'))
-    const exited = new Promise<number | null>(resolve => child.on('exit', code => resolve(code)))
-    let ready = 0
-    for (let i = 0; i < 120 && ready !== 200; i++) {
-      await new Promise(resolve => setTimeout(resolve, 250))
-      ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(r => r.status, () => 0)
-    }
-    assert.equal(ready, 200)
-    child.kill('SIGTERM')
-    assert.equal(await exited, 0)
-  })
+  /** The production build (npm run build), compiled into a folder of this process beside src/, so paths to drizzle/ hold. */
+  function productionBuild (t: TestContext): string {
+    const outDir = join(root, `.test-build-${process.pid}`)
+    t.after(() => rmSync(outDir, { recursive: true, force: true }))
+    execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', outDir], { cwd: root })
+    return join(outDir, 'cli.js')
+  }
+
+  for (const entry of ['bin/taskflow.js (TypeScript through tsx)', 'the production build (dist/cli.js)']) {
+    it(`when \`serve\` from ${entry} runs and gets SIGTERM, then it serves a login and /readyz, and exits 0`, async (t) => {
+      const env = await storageEnv(t)
+      const script = entry.startsWith('bin') ? join(root, 'bin/taskflow.js') : productionBuild(t)
+      const port = 20000 + Math.floor(Math.random() * 20000)
+      const child = spawn(process.execPath, [script, 'serve'], { cwd: root, env: { ...process.env, LOG_LEVEL: 'silent', DATABASE_URL: '', REDIS_URL: '', ...env, PORT: String(port) } })
+      t.after(() => child.kill('SIGKILL'))
+      const exited = new Promise<number | null>(resolve => child.on('exit', code => resolve(code)))
+      let ready = 0
+      for (let i = 0; i < 120 && ready !== 200; i++) {
+        await new Promise(resolve => setTimeout(resolve, 250))
+        ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(r => r.status, () => 0)
+      }
+      assert.equal(ready, 200)
+      const email = uniqueEmail('entry')
+      const base = `http://127.0.0.1:${port}`
+      assert.equal((await post(base, '/v1/auth/register', { email, password: DEFAULT_PASSWORD })).status, 201)
+      assert.equal((await post(base, '/v1/auth/login', { email, password: DEFAULT_PASSWORD })).status, 200, 'the password workers load')
+      child.kill('SIGTERM')
+      assert.equal(await exited, 0)
+    })
+  }
 })

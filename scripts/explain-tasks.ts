@@ -13,6 +13,7 @@ import * as schema from '../src/db-schema.js'
 import type { Database, Db } from '../src/core/db.js'
 import { runMigrations } from '../src/core/migrate.js'
 import { tasksRepository, type TaskListQuery } from '../src/modules/tasks/tasks.repository.js'
+import { seedTasksSql } from './seed-tasks.js'
 
 const count = Number(process.env.TASKS ?? 100_000)
 let lastQuery: { sql: string, params: unknown[] } = { sql: '', params: [] }
@@ -56,13 +57,7 @@ try {
   await db.execute(sql`insert into users (id, email, password_hash, created_at, updated_at)
     select ('01a20000-0000-7000-8000-' || lpad(to_hex(g), 12, '0'))::uuid, 'u' || g || '@example.test', 'x', now(), now()
     from generate_series(1, 1001) g`)
-  const seed = (owner: string, n: number) => sql`insert into tasks (id, owner_id, title, description, status, priority, due_at, tags, created_at, updated_at)
-    select gen_random_uuid(), ${sql.raw(owner)}, 'task ' || g, case when g % 3 = 0 then 'some longer description ' || g end,
-      (array['todo','in_progress','done'])[1 + g % 3], (array['low','medium','high','urgent'])[1 + g % 4],
-      case when g % 5 <> 0 then now() + (g % 400) * interval '1 day' end,
-      case when g % 2 = 0 then array['work'] else array['home', 'q' || (g % 4)] end,
-      now() - g * interval '1 second', now() - g * interval '1 second'
-    from generate_series(1, ${n}) g`
+  const seed = (owner: string, n: number) => sql.raw(seedTasksSql(owner, n))
   await db.execute(seed(`'${me}'::uuid`, count))
   await db.execute(seed('(\'01a20000-0000-7000-8000-\' || lpad(to_hex(2 + g % 1000), 12, \'0\'))::uuid', count))
   await db.execute(sql`analyze`)

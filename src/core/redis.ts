@@ -14,7 +14,10 @@ export function createRedis ({ url, prefix }: RedisOptions): Redis {
     maxRetriesPerRequest: 1,
     connectTimeout: 2000,
     commandTimeout: 1000,
-    retryStrategy: (times) => Math.min(times * 200, 2000)
+    retryStrategy: (times) => Math.min(times * 200, 2000),
+    // Commands issued in the same event-loop turn (concurrent requests' session checks) go out in one
+    // write: a socket write per command was ~10% of an authenticated read's CPU.
+    enableAutoPipelining: true
   })
   // Connection errors are reported by the commands that fail; an unhandled 'error' event would crash the process.
   redis.on('error', () => {})

@@ -1,6 +1,3 @@
-import { PGlite } from '@electric-sql/pglite'
-import { pg_trgm as pgTrgm } from '@electric-sql/pglite/contrib/pg_trgm'
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import { sql, type SQL } from 'drizzle-orm'
@@ -48,6 +45,10 @@ export async function createDb (options: DbOptions): Promise<Database> {
   }
   const release = options.dataDir ? lockDataDir(options.dataDir) : () => {}
   try {
+    // Loaded only on the embedded path: a server on PostgreSQL never loads PGlite.
+    const [{ PGlite }, { pg_trgm: pgTrgm }, { drizzle: drizzlePglite }] = await Promise.all([
+      import('@electric-sql/pglite'), import('@electric-sql/pglite/contrib/pg_trgm'), import('drizzle-orm/pglite')
+    ])
     const client = await PGlite.create({ dataDir: options.dataDir, loadDataDir: options.loadDataDir, extensions: { pg_trgm: pgTrgm } })
     const db = drizzlePglite(client, { schema }) as unknown as Db
     return {

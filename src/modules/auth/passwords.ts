@@ -22,9 +22,11 @@ type PasswordTask =
 export async function createPasswordHasher (options: { concurrency: number, queueLimit: number }) {
   const pool = new Piscina<PasswordTask, string | boolean>({
     filename: new URL('./password-worker.js', import.meta.url).href,
-    minThreads: options.concurrency,
+    // Threads start with the first hash and end after a minute without one: each holds ~10 MB, and
+    // its argon2 memory (19 MiB per hash) goes back to the system with it.
+    minThreads: 0,
     maxThreads: options.concurrency,
-    idleTimeout: Infinity
+    idleTimeout: 60_000
   })
   const queue = createWorkQueue(options)
   const argon2Hash = async (password: string) => String(await pool.run({ op: 'hash', password, options: ARGON2_PARAMS }))

@@ -66,7 +66,8 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   let closing = false
   app.addHook('preClose', async () => { closing = true })
   // Closing waits for running handlers, even those whose client has gone (the server's own drain only
-  // waits for open connections), before anything they use (hash workers, database) is closed.
+  // waits for open connections), before anything they use is closed: the hash workers below, then the
+  // database (by the server, once app.close() resolves).
   let running = 0
   app.addHook('onRoute', (route) => {
     const handler = route.handler
@@ -82,7 +83,6 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
     const busy = () => running > 0 && Date.now() < deadline
     while (busy()) await new Promise(resolve => setTimeout(resolve, 20))
   }
-  app.addHook('onClose', handlersDone)
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', req.id)
     // While draining, finish in-flight requests but let their keep-alive connections go.
@@ -99,7 +99,6 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   const keys = await loadKeySet({ db: database.db, clock, alg: config.auth.alg, secret: config.auth.secret })
   const accessTokens = createAccessTokens({ keys, issuer: config.auth.issuer, audience: config.auth.audience, ttlSeconds: config.auth.accessTtl, clock })
   const hasher = await createPasswordHasher({ concurrency: config.passwords.hashConcurrency, queueLimit: config.passwords.hashQueueLimit })
-  // onClose hooks run last-registered first: wait for running handlers here too.
   app.addHook('onClose', async () => { await handlersDone(); await hasher.close() })
   const sessionCache = deps.sessionCache ?? (redis ? createRedisSessionCache(redis) : createMemorySessionCache())
   const sessions = createSessions({

@@ -13,7 +13,7 @@ import { createLimiter } from './core/rate-limit.js'
 import { createAuditService } from './modules/audit/index.js'
 import { makeAuthenticate } from './core/http/authenticate.js'
 import { registerErrorHandler } from './core/http/error-handler.js'
-import { operationsRoutes, type Probe } from './core/http/operations.routes.js'
+import { operationsRoutes, runProbes, type Probe } from './core/http/operations.routes.js'
 import { registerValidators } from './core/http/validation.js'
 import { loggerOptions } from './core/logger.js'
 import {
@@ -100,6 +100,7 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   const accessTokens = createAccessTokens({ keys, issuer: config.auth.issuer, audience: config.auth.audience, ttlSeconds: config.auth.accessTtl, clock })
   const hasher = await createPasswordHasher({ concurrency: config.passwords.hashConcurrency, queueLimit: config.passwords.hashQueueLimit })
   app.addHook('onClose', async () => { await handlersDone(); await hasher.close() })
+  metrics.watchHashQueue(hasher.depth)
   const sessionCache = deps.sessionCache ?? (redis ? createRedisSessionCache(redis) : createMemorySessionCache())
   const sessions = createSessions({
     db: database.db, cache: sessionCache, clock, refreshTtl: config.auth.refreshTtl, sessionMaxAge: config.auth.sessionMaxAge, accessTtl: config.auth.accessTtl
@@ -142,6 +143,7 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
 
   const probes: Probe[] = [{ name: 'database', check: database.ping }]
   if (redis) probes.push({ name: 'redis', check: async () => { await redis.ping() } })
+  metrics.watchReadiness(() => runProbes(probes))
 
   await app.register(operationsRoutes, { probes })
   await app.register(wellKnownRoutes, { prefix: '/.well-known', keys, issuer: config.auth.issuer, publicUrl: config.http.publicUrl })

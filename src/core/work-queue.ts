@@ -26,7 +26,11 @@ export function createWorkQueue ({ concurrency, queueLimit }: { concurrency: num
         next()
       }
     },
-    get pending () { return active + waiting.length }
+    get pending () { return active + waiting.length },
+    /** Jobs started and not yet finished (≤ concurrency). */
+    get running () { return active },
+    /** Jobs queued for a free slot (≤ queueLimit). */
+    get waiting () { return waiting.length }
   }
 }
 export type WorkQueue = ReturnType<typeof createWorkQueue>

@@ -55,6 +55,6 @@ export async function createPasswordHasher (options: { concurrency: number, queu
     return { ok, needsRehash: ok && outdated }
   }
 
-  return { hash, verify, get pending () { return queue.pending }, close: () => pool.close() }
+  return { hash, verify, get pending () { return queue.pending }, depth: () => ({ running: queue.running, waiting: queue.waiting }), close: () => pool.close() }
 }
 export type PasswordHasher = Awaited<ReturnType<typeof createPasswordHasher>>

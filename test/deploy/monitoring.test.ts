@@ -225,7 +225,7 @@ describe('compose stack (deploy/compose.yaml; `docker compose config` needs a Do
     assert.equal(targets.get(`${dashboardPath}/taskflow.json`), './grafana/taskflow.json', 'the dashboard is mounted where the provider looks')
   })
 
-  it('when every ${VAR} of compose.yaml is listed, then docs name each one the operator must set', () => {
+  it('when compose.yaml reads a variable from the environment, then the docs name it', () => {
     const text = readFileSync(join(deployDir, 'compose.yaml'), 'utf8')
     const docs = readFileSync(join(repoRoot, 'docs/operations.md'), 'utf8') + readFileSync(join(repoRoot, 'docs/deploy.md'), 'utf8')
     const variables = new Set([...text.matchAll(/\$\{([A-Z_]+)/g)].map(m => m[1] ?? ''))

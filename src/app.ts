@@ -12,7 +12,7 @@ import { limiterFactory } from './core/rate-limit.js'
 import { createAuditService } from './modules/audit/index.js'
 import { makeAuthenticate } from './core/http/authenticate.js'
 import { clientErrorHandler, frameworkErrors, registerErrorHandler } from './core/http/error-handler.js'
-import { operationsRoutes, type Probe } from './core/http/operations.routes.js'
+import { operationsRoutes, runProbes, type Probe } from './core/http/operations.routes.js'
 import { registerValidators } from './core/http/validation.js'
 import { loggerOptions } from './core/logger.js'
 import {
@@ -72,6 +72,7 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   const hasher = await createPasswordHasher({ concurrency: config.passwords.hashConcurrency, queueLimit: config.passwords.hashQueueLimit })
   // Running handlers may still hash: the workers end only after them.
   app.addHook('onClose', async () => { await app.handlersDone(); await hasher.close() })
+  metrics.watchHashQueue(hasher.depth)
   const sessionCache = deps.sessionCache ?? (redis ? createRedisSessionCache(redis) : createMemorySessionCache())
   const sessions = createSessions({
     db: database.db, cache: sessionCache, clock, refreshTtl: config.auth.refreshTtl, sessionMaxAge: config.auth.sessionMaxAge, accessTtl: config.auth.accessTtl
@@ -90,6 +91,7 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
 
   const probes: Probe[] = [{ name: 'database', check: database.ping }]
   if (redis) probes.push({ name: 'redis', check: async () => { await redis.ping() } })
+  metrics.watchReadiness(() => runProbes(probes))
 
   await app.register(operationsRoutes, { probes })
   await app.register(wellKnownRoutes, { prefix: '/.well-known', keys, issuer: config.auth.issuer, publicUrl: config.http.publicUrl })

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client'
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import { AppError } from './errors.js'
 import { bearerToken } from './http/authenticate.js'
 
@@ -12,8 +12,40 @@ export function createMetrics ({ defaultMetrics }: { defaultMetrics: boolean }) 
   const registry = new Registry()
   if (defaultMetrics) collectDefaultMetrics({ register: registry })
   const registers = [registry]
+  // Gauges read at scrape time from sources wired in after the metrics exist (the hasher, the probes).
+  let hashQueue: () => HashQueueDepth = () => ({ running: 0, waiting: 0 })
+  let readiness: () => Promise<Record<string, boolean>> = async () => ({})
   return {
     registry,
+    /** Reads the password-hash queue at each scrape into password_hash_queue_depth{state}. */
+    watchHashQueue (source: () => HashQueueDepth): void { hashQueue = source },
+    /** Runs the readiness probes at each scrape into readiness_check_ok{check} (1 ok, 0 failing). */
+    watchReadiness (source: () => Promise<Record<string, boolean>>): void { readiness = source },
+    hashQueueDepth: new Gauge({
+      name: 'password_hash_queue_depth',
+      help: 'Password hashes running in worker threads and waiting for one (past HASH_QUEUE_LIMIT waiting, requests get 503)',
+      labelNames: ['state'] as const,
+      registers,
+      collect () {
+        const { running, waiting } = hashQueue()
+        this.set({ state: 'running' }, running)
+        this.set({ state: 'waiting' }, waiting)
+      }
+    }),
+    readinessCheck: new Gauge({
+      name: 'readiness_check_ok',
+      help: 'Readiness probes (as /readyz runs them) at scrape time: 1 answers, 0 failing',
+      labelNames: ['check'] as const,
+      registers,
+      async collect () {
+        for (const [check, ok] of Object.entries(await readiness())) this.set({ check }, ok ? 1 : 0)
+      }
+    }),
+    tokenReuse: new Counter({
+      name: 'auth_token_reuse_detected_total',
+      help: 'Spent refresh tokens presented again (the session was revoked: possible token theft)',
+      registers
+    }),
     loginSuccess: new Counter({ name: 'auth_login_success_total', help: 'Successful logins (JSON and password grant)', registers }),
     loginFailure: new Counter({ name: 'auth_login_failure_total', help: 'Failed logins by reason', labelNames: ['reason'] as const, registers }),
     tokenRefresh: new Counter({ name: 'auth_token_refresh_total', help: 'Refresh-token rotations', registers }),
@@ -36,6 +68,9 @@ export function createMetrics ({ defaultMetrics }: { defaultMetrics: boolean }) 
   }
 }
 export type Metrics = ReturnType<typeof createMetrics>
+
+/** Password hashes in progress (`running`, at most HASH_CONCURRENCY) and queued (`waiting`). */
+export interface HashQueueDepth { running: number, waiting: number }
 
 /** Times an async operation into auth_operation_duration_seconds, whatever its outcome. */
 export async function timed<T> (metrics: Metrics, operation: string, job: () => Promise<T>): Promise<T> {

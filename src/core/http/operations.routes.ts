@@ -1,8 +1,28 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyBaseLogger } from 'fastify'
 import Type from 'typebox'
 
 /** A readiness check for /readyz: resolves when the dependency answers within 2 s, throws otherwise. */
 export interface Probe { name: string, check: () => Promise<void> }
+
+/**
+ * Runs every probe at once, each bounded to 2 s: probe name → true when it answered. Failures are
+ * logged (code `dependency_unavailable`) when a logger is given. Used by /readyz and the
+ * readiness_check_ok gauge, so the dashboard and alerts see what a load balancer sees.
+ */
+export async function runProbes (probes: Probe[], log?: FastifyBaseLogger): Promise<Record<string, boolean>> {
+  const results: Record<string, boolean> = {}
+  await Promise.all(probes.map(async (probe) => {
+    try {
+      await Promise.race([probe.check(), new Promise((_resolve, reject) => setTimeout(() => reject(new Error('timeout')), 2000).unref())])
+      results[probe.name] = true
+    } catch (err) {
+      log?.warn({ code: 'dependency_unavailable', dependency: probe.name, err }, 'readiness check failed')
+      results[probe.name] = false
+    }
+  }))
+  return results
+}
 
 const Health = Type.Object({ status: Type.String() })
 const Ready = Type.Object({ status: Type.String(), checks: Type.Record(Type.String(), Type.String()) })
@@ -12,16 +32,7 @@ export const operationsRoutes: FastifyPluginAsyncTypebox<{ probes: Probe[] }> = 
   app.get('/healthz', { schema: { tags: ['operations'], summary: 'Liveness', response: { 200: Health } } }, async () => ({ status: 'ok' }))
 
   app.get('/readyz', { schema: { tags: ['operations'], summary: 'Readiness: database and cache', response: { 200: Ready, 503: Ready } } }, async (req, reply) => {
-    const checks: Record<string, string> = {}
-    await Promise.all(probes.map(async (probe) => {
-      try {
-        await Promise.race([probe.check(), new Promise((_resolve, reject) => setTimeout(() => reject(new Error('timeout')), 2000).unref())])
-        checks[probe.name] = 'ok'
-      } catch (err) {
-        req.log.warn({ code: 'dependency_unavailable', dependency: probe.name, err }, 'readiness check failed')
-        checks[probe.name] = 'unavailable'
-      }
-    }))
+    const checks = Object.fromEntries(Object.entries(await runProbes(probes, req.log)).map(([name, ok]) => [name, ok ? 'ok' : 'unavailable']))
     const failing = Object.entries(checks).filter(([, v]) => v !== 'ok').map(([k]) => k)
     return reply.code(failing.length ? 503 : 200).send({ status: failing.length ? `unavailable: ${failing.join(', ')}` : 'ok', checks })
   })

@@ -132,6 +132,7 @@ export function createAuthService ({ db, users, clock, hasher, sessions, accessT
       const invalid = () => new AppError('refresh_token_invalid', { detail: 'Refresh token is invalid, expired or revoked' })
       const result = await sessions.rotate(presented)
       if (result.kind === 'reused') {
+        metrics.tokenReuse.inc()
         await audit.note({ type: 'token.reuse_detected', userId: result.session.user_id, meta, details: { session_id: result.session.id } })
       }
       if (result.kind !== 'rotated') throw invalid()

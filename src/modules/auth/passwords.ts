@@ -35,13 +35,17 @@ export async function createPasswordHasher (options: { concurrency: number, queu
     idleTimeout: 60_000,
     maxQueue: options.queueLimit
   })
+  let inFlight = 0 // tasks handed to the pool and not settled: running plus queued
   /** One task on the pool; a full queue is a 503 (piscina rejects with a plain Error). */
   async function run (task: PasswordTask): Promise<string | boolean> {
+    inFlight++
     try {
       return await pool.run(task)
     } catch (err) {
       if (err instanceof Error && (err.message === QUEUE_FULL || err.message === NO_QUEUE)) throw new ServiceUnavailableError('The server is busy; try again shortly', { retryAfterSeconds: 1 })
       throw err
+    } finally {
+      inFlight--
     }
   }
   const argon2Hash = async (password: string) => String(await run({ op: 'hash', password, options: ARGON2_PARAMS }))
@@ -70,6 +74,9 @@ export async function createPasswordHasher (options: { concurrency: number, queu
     return { ok, needsRehash: ok && outdated }
   }
 
-  return { hash, verify, close: () => pool.close() }
+  /** Hashes running in a thread and waiting in the queue now (the password_hash_queue_depth gauge). */
+  const depth = () => ({ running: Math.max(0, inFlight - pool.queueSize), waiting: pool.queueSize })
+
+  return { hash, verify, depth, close: () => pool.close() }
 }
 export type PasswordHasher = Awaited<ReturnType<typeof createPasswordHasher>>

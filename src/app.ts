@@ -16,6 +16,8 @@ import { registerErrorHandler } from './core/http/error-handler.js'
 import { operationsRoutes, type Probe } from './core/http/operations.routes.js'
 import { registerValidators } from './core/http/validation.js'
 import { loggerOptions } from './core/logger.js'
+import { createCursors } from './core/pagination.js'
+import { loadServerSecret } from './core/server-secrets.js'
 import {
   authModule, checkPassword, createAccountThrottle, conflictFromUniqueViolation, createAccessTokens, createAuthService, createMemorySessionCache,
   createPasswordHasher, createRedisSessionCache, createSessions, loadKeySet, wellKnownRoutes, type SessionCache
@@ -104,7 +106,8 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   const sessions = createSessions({
     db: database.db, cache: sessionCache, clock, refreshTtl: config.auth.refreshTtl, sessionMaxAge: config.auth.sessionMaxAge, accessTtl: config.auth.accessTtl
   })
-  const audit = createAuditService({ db: database.db, clock, log: app.log })
+  const cursors = createCursors(await loadServerSecret(database.db, 'cursor'))
+  const audit = createAuditService({ db: database.db, clock, log: app.log, cursors })
   const limits = config.rateLimit
   const limiter = (name: string, spec: { points: number, window: number }) =>
     limits.enabled ? createLimiter({ name, points: spec.points, durationSeconds: spec.window }, redis) : undefined
@@ -124,8 +127,8 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
       conflictFromUniqueViolation
     }
   })
-  const tasks = createTasksService({ db: database.db, clock })
-  const admin = createAdminService({ db: database.db, clock, tasks, sessions, audit })
+  const tasks = createTasksService({ db: database.db, clock, cursors })
+  const admin = createAdminService({ db: database.db, clock, tasks, sessions, audit, cursors })
   const authenticate = makeAuthenticate({ tokens: accessTokens, sessions })
   const onLimited = (route: string) => async (req: FastifyRequest) => {
     metrics.rateLimited.inc({ route })

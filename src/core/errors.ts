@@ -1,6 +1,7 @@
 /** Stable, snake_case error codes: clients match on them, so never rename one. */
 export type ErrorCode =
   | 'validation_failed'
+  | 'invalid_cursor'
   | 'weak_password'
   | 'invalid_credentials'
   | 'account_disabled'

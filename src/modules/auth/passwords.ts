@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { Piscina } from 'piscina'
+import { ValidationError } from '../../core/errors.js'
+import { textProblem } from '../../core/http/validation.js'
 import { createWorkQueue } from '../../core/work-queue.js'
 
 /** OWASP / ASVS 5.0 argon2id parameters (SECURITY.md §3), set explicitly. */
@@ -13,6 +15,18 @@ export interface VerifyResult { ok: boolean, needsRehash: boolean }
 type PasswordTask =
   | { op: 'hash', password: string, options: typeof ARGON2_PARAMS }
   | { op: 'verify' | 'bcrypt-verify', hash: string, password: string }
+
+/**
+ * The password as it is hashed and compared: Unicode NFC (NIST SP 800-63B §5.1.1.2), so a password
+ * typed precomposed or decomposed is the same password. Throws ValidationError (400, field
+ * `password`) for text that is not well-formed Unicode: an unpaired surrogate would otherwise reach
+ * argon2 as U+FFFD, and then different passwords would match one hash.
+ */
+export function normalizePassword (password: string): string {
+  const problem = textProblem(password)
+  if (problem) throw new ValidationError(`password ${problem}`, [{ field: 'password', message: problem }])
+  return password.normalize('NFC')
+}
 
 /**
  * Hashes and verifies passwords in `concurrency` worker threads of lowered CPU priority (never on the
@@ -32,11 +46,15 @@ export async function createPasswordHasher (options: { concurrency: number, queu
   const argon2Hash = async (password: string) => String(await pool.run({ op: 'hash', password, options: ARGON2_PARAMS }))
   const argon2Verify = async (hash: string, password: string) => await pool.run({ op: 'verify', hash, password }) === true
   const bcryptVerify = async (password: string, hash: string) => await pool.run({ op: 'bcrypt-verify', hash, password }) === true
-  const hash = (password: string) => queue.run(() => argon2Hash(password))
+  const hash = async (password: string) => {
+    const normalized = normalizePassword(password)
+    return queue.run(() => argon2Hash(normalized))
+  }
   /** A real hash of a random secret with today's parameters: unknown accounts are checked against it, so they cost the same. */
   const dummyHash = await argon2Hash(randomBytes(32).toString('base64url'))
 
-  async function verify (stored: string | null | undefined, password: string): Promise<VerifyResult> {
+  /** One candidate form of the password against the stored hash (or the dummy hash, at the same cost). */
+  async function verifyForm (stored: string | null | undefined, password: string): Promise<VerifyResult> {
     const target = stored ?? dummyHash
     if (BCRYPT_PREFIX.test(target)) {
       // bcrypt reads only 72 bytes; a longer password must not match a hash of its prefix.
@@ -53,6 +71,20 @@ export async function createPasswordHasher (options: { concurrency: number, queu
     const ok = await queue.run(() => argon2Verify(target, password)) && stored != null
     const outdated = Number(params[1]) !== ARGON2_PARAMS.memoryCost || Number(params[2]) !== ARGON2_PARAMS.timeCost || Number(params[3]) !== ARGON2_PARAMS.parallelism
     return { ok, needsRehash: ok && outdated }
+  }
+
+  /**
+   * Checks `password` in NFC; when it is not already NFC and that fails, also as received, because
+   * hashes stored before the NFC rule were of the raw form: such a match asks for a rehash (in NFC).
+   * The second try depends only on the input, never on the account, so timing tells nothing new.
+   * Throws ValidationError for ill-formed Unicode (see normalizePassword).
+   */
+  async function verify (stored: string | null | undefined, password: string): Promise<VerifyResult> {
+    const normalized = normalizePassword(password)
+    const result = await verifyForm(stored, normalized)
+    if (result.ok || normalized === password) return result
+    const legacy = await verifyForm(stored, password)
+    return { ok: legacy.ok, needsRehash: legacy.ok }
   }
 
   return { hash, verify, get pending () { return queue.pending }, close: () => pool.close() }

@@ -15,6 +15,7 @@ import { makeAuthenticate } from './core/http/authenticate.js'
 import { registerErrorHandler } from './core/http/error-handler.js'
 import { operationsRoutes, type Probe } from './core/http/operations.routes.js'
 import { registerValidators } from './core/http/validation.js'
+import { registerCharsetCheck } from './core/http/charset.js'
 import { loggerOptions } from './core/logger.js'
 import { createCursors } from './core/pagination.js'
 import { loadServerSecret } from './core/server-secrets.js'
@@ -64,6 +65,7 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   app.removeContentTypeParser('text/plain')
   app.decorateRequest('principal', null)
   registerValidators(app)
+  registerCharsetCheck(app)
   registerErrorHandler(app)
   let closing = false
   app.addHook('preClose', async () => { closing = true })

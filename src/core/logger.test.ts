@@ -6,7 +6,7 @@ import { buildTestApp, sharedStorage } from '../../test/build-test-app.js'
 import { uniqueEmail } from '../../test/factories.js'
 import { captureLog } from '../../test/log-capture.js'
 import { storageLabel } from '../../test/test-env.js'
-import { usersRepository } from '../modules/users/index.js'
+import { createUsersStore } from '../modules/users/index.js'
 import { newId } from './ids.js'
 import { serializeError } from './logger.js'
 
@@ -20,7 +20,7 @@ describe(`log lines never carry SQL parameters [${storageLabel}]`, () => {
     // A handler that fails the way registration did: a row PostgreSQL refuses, carrying a password hash.
     app.post('/test-only/failing-insert', async () => {
       const now = new Date()
-      await usersRepository.insert(database.db, { id: newId(), email, username: null, name: 'Zorblax\u0000', password_hash: HASH, created_at: now, updated_at: now })
+      await createUsersStore(database.db).create({ id: newId(), email, username: null, name: 'Zorblax\u0000', password_hash: HASH, created_at: now, updated_at: now })
     })
     const res = await app.inject({ method: 'POST', url: '/test-only/failing-insert' })
     assert.equal(res.statusCode, 500)

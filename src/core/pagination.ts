@@ -1,9 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
-import Type from 'typebox'
 import { ValidationError } from './errors.js'
-
-export const Limit = Type.Integer({ minimum: 1, maximum: 100, default: 50, description: 'Page size (1–100, default 50)' })
-export const Cursor = Type.String({ minLength: 1, maxLength: 2048, pattern: '^[A-Za-z0-9_-]+$', description: 'Opaque cursor from next_cursor' })
 
 /**
  * What a cursor is bound to: the list (`list`, e.g. `tasks`) and every filter and sort of the query
@@ -63,6 +59,7 @@ export function invalidCursor (): ValidationError {
   return new ValidationError('cursor was not issued for this list, filter and sort', [{ field: 'cursor', message: 'is invalid' }], 'invalid_cursor')
 }
 
+/** A page as services return it (the `Page(T)` schema in core/schemas.ts). */
 export interface Page<T> { data: T[], next_cursor: string | null }
 
 /** The id in a cursor of a list ordered by (time-ordered) id; undefined for the first page. Throws as `open`. */

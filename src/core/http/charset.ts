@@ -20,7 +20,7 @@ export function registerCharsetCheck (app: FastifyInstance): void {
     const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0
     const charset = declaredCharset(req.headers['content-type'])
     if (hasBody && charset !== undefined && !UTF8.test(charset)) {
-      throw new AppError(415, 'unsupported_media_type', 'Request bodies must be UTF-8: send charset=utf-8 or no charset')
+      throw new AppError('unsupported_media_type', { detail: 'Request bodies must be UTF-8: send charset=utf-8 or no charset' })
     }
     return payload
   })

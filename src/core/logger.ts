@@ -71,6 +71,7 @@ export function serializeError (value: unknown, depth = 0): LoggedError {
   return out
 }
 
+/** pino options at `level`, with REDACT_PATHS censored (authorization and cookie headers, passwords, hashes, tokens, secrets, SQL parameters) and errors through serializeError. */
 export function loggerOptions (level: string): Exclude<FastifyServerOptions['logger'], boolean | undefined> {
   return {
     level,

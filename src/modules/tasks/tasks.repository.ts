@@ -6,6 +6,7 @@ import { invalidCursor, type Cursors, type CursorScope, type Page } from '../../
 import { tasksTable, type NewTaskRow, type TaskRow } from './tasks.table.js'
 import type { SortKey } from './tasks.schemas.js'
 
+/** A task list query after parsing: filters, sort key and direction, page size and cursor. */
 export interface TaskListQuery {
   ownerId?: string | undefined
   status?: TaskRow['status'] | undefined

@@ -11,6 +11,7 @@ import type { NewTaskRow, TaskRow } from './tasks.table.js'
 
 const preconditionFailed = () => new AppError('precondition_failed', { detail: 'The task has changed since you read it (If-Match does not match its ETag)' })
 
+/** The strong ETag of a task (RFC 9110 §8.8.3): its version number, quoted. */
 export const etagOf = (task: TaskRow): string => `"${task.version}"`
 
 /** RFC 9110 If-Match: `*` or a list of strong entity tags; weak tags never match. */
@@ -59,12 +60,8 @@ function toListQuery (query: TaskQuery & { owner_id?: string | undefined }, list
   }
 }
 
-export interface TasksDeps {
-  db: Db
-  clock: Clock
-  /** Seals and opens list cursors (core/pagination.ts). */
-  cursors: Cursors
-}
+/** Storage, clock, and the sealer of list cursors (core/pagination.ts). */
+export interface TasksDeps { db: Db, clock: Clock, cursors: Cursors }
 
 /** Tasks of the signed-in user, and the admin's view of everyone's. */
 export function createTasksService ({ db, clock, cursors }: TasksDeps) {

@@ -12,8 +12,8 @@ import { DEFAULT_PASSWORD, uniqueEmail } from '../factories.js'
 import { captureLog } from '../log-capture.js'
 import { storageLabel } from '../test-env.js'
 
-/** Runs per storage path: fixed, so the run time does not depend on the seed (about 20–40 s per path). */
-const NUM_RUNS = 250
+/** Runs per storage path: fixed, so the run time does not depend on the seed (about 20–50 s per path on 2 busy cores). */
+const NUM_RUNS = 200
 
 type Schema = Record<string, unknown>
 interface Operation {

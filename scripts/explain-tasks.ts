@@ -12,6 +12,7 @@ import pg from 'pg'
 import * as schema from '../src/db-schema.js'
 import type { Database, Db } from '../src/core/db.js'
 import { runMigrations } from '../src/core/migrate.js'
+import { createCursors } from '../src/core/pagination.js'
 import { tasksRepository, type TaskListQuery } from '../src/modules/tasks/tasks.repository.js'
 import { seedTasksSql } from './seed-tasks.js'
 
@@ -62,6 +63,7 @@ try {
   await db.execute(seed('(\'01a20000-0000-7000-8000-\' || lpad(to_hex(2 + g % 1000), 12, \'0\'))::uuid', count))
   await db.execute(sql`analyze`)
 
+  const cursors = createCursors(randomBytes(32))
   const cases: Array<[string, Partial<TaskListQuery>]> = [
     ['default: GET /v1/tasks (sort -created_at, limit 50)', {}],
     ['status=todo', { status: 'todo' }],
@@ -74,7 +76,7 @@ try {
   ]
   console.log(`# Task listing plans: ${count.toLocaleString('en')} tasks for the caller, ${count.toLocaleString('en')} for 1,000 others (${database.kind})\n`)
   for (const [label, query] of cases) {
-    await tasksRepository.list(db, { ownerId: me, sort: 'created_at', descending: true, limit: 50, ...query })
+    await tasksRepository.list(db, { list: 'tasks', ownerId: me, sort: 'created_at', descending: true, limit: 50, ...query }, cursors)
     const plan = await raw(`explain (analyze, costs off, timing on, summary on) ${lastQuery.sql}`, lastQuery.params)
     console.log(`## ${label}\n\n\`\`\`sql\n${lastQuery.sql}\n\`\`\`\n\n\`\`\`\n${plan.map(r => Object.values(r)[0]).join('\n')}\n\`\`\`\n`)
   }

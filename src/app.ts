@@ -14,7 +14,10 @@ import { makeAuthenticate } from './core/http/authenticate.js'
 import { clientErrorHandler, frameworkErrors, registerErrorHandler } from './core/http/error-handler.js'
 import { operationsRoutes, runProbes, type Probe } from './core/http/operations.routes.js'
 import { registerValidators } from './core/http/validation.js'
+import { registerCharsetCheck } from './core/http/charset.js'
 import { loggerOptions } from './core/logger.js'
+import { createCursors } from './core/pagination.js'
+import { loadServerSecret } from './core/server-secrets.js'
 import {
   authModule, createAccessTokens, createAuthRateLimits, createAuthService, createMemorySessionCache, createPasswordHasher,
   createRedisSessionCache, createSessions, createUsersAuthPort, loadKeySet, wellKnownRoutes, type SessionCache
@@ -59,6 +62,7 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   app.removeContentTypeParser('text/plain')
   app.decorateRequest('principal', null)
   registerValidators(app)
+  registerCharsetCheck(app)
   registerErrorHandler(app)
   await app.register(lifecyclePlugin)
 
@@ -77,7 +81,8 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   const sessions = createSessions({
     db: database.db, cache: sessionCache, clock, refreshTtl: config.auth.refreshTtl, sessionMaxAge: config.auth.sessionMaxAge, accessTtl: config.auth.accessTtl
   })
-  const audit = createAuditService({ db: database.db, clock, log: app.log })
+  const cursors = createCursors(await loadServerSecret(database.db, 'cursor'))
+  const audit = createAuditService({ db: database.db, clock, log: app.log, cursors })
   const policy = { minLength: config.passwords.minLength, requireCharacterClasses: config.passwords.requireCharacterClasses }
   const limits = createAuthRateLimits({ limiter: limiterFactory(config.rateLimit.enabled, redis), limits: config.rateLimit, metrics, audit })
   const usersStore = createUsersStore(database.db)
@@ -85,8 +90,8 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
     db: database.db, users: usersStore, clock, hasher, sessions, accessTokens, policy, audit, metrics, throttle: limits.accountThrottle
   })
   const users = createUsersService({ store: usersStore, clock, audit, auth: createUsersAuthPort({ hasher, sessions, policy }) })
-  const tasks = createTasksService({ db: database.db, clock })
-  const admin = createAdminService({ db: database.db, users: usersStore, clock, tasks, sessions, audit })
+  const tasks = createTasksService({ db: database.db, clock, cursors })
+  const admin = createAdminService({ db: database.db, users: usersStore, clock, tasks, sessions, audit, cursors })
   const authenticate = makeAuthenticate({ tokens: accessTokens, sessions })
 
   const probes: Probe[] = [{ name: 'database', check: database.ping }]

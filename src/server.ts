@@ -15,11 +15,12 @@ export async function startServer (config: Config): Promise<RunningServer> {
   const database: Database = await createDb({ url: config.db.url, dataDir: config.db.dataDir })
   let redis: Redis | undefined
   try {
-    await runMigrations(database)
+    // Redis first: an unreachable one fails the start in milliseconds, before any migration runs.
     if (config.redis.url) {
       redis = createRedis({ url: config.redis.url, prefix: config.redis.prefix })
-      await connectRedis(redis)
+      await connectRedis(redis, config.redis.url)
     }
+    await runMigrations(database)
     const app = await buildApp({ config, database, redis, clock: systemClock })
     await app.listen({ host: config.http.host, port: config.http.port })
     let closing: Promise<void> | undefined

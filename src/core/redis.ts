@@ -25,8 +25,36 @@ export function createRedis ({ url, prefix }: RedisOptions): Redis {
   return redis
 }
 
-/** Connects (lazy clients) and waits until Redis answers; throws if it cannot be reached. */
-export async function connectRedis (redis: Redis): Promise<void> {
-  if (redis.status === 'wait') await redis.connect()
-  await redis.ping()
+/** Redis at REDIS_URL did not answer at start-up; the message names the address, never the password. */
+export class RedisUnreachableError extends Error {}
+
+/** `url` with any password replaced by `****`, for messages and logs; the raw text if it is not a URL. */
+export function maskRedisUrl (url: string): string {
+  try {
+    const parsed = new URL(url)
+    if (parsed.password) parsed.password = '****'
+    return parsed.toString()
+  } catch {
+    return '(REDIS_URL, not a valid URL)'
+  }
+}
+
+/**
+ * Connects (lazy clients) and waits until Redis answers. Throws RedisUnreachableError naming the
+ * address (password masked) and the socket's own reason (e.g. `connect ECONNREFUSED 127.0.0.1:6379`)
+ * rather than ioredis's bare "Connection is closed."
+ */
+export async function connectRedis (redis: Redis, url: string): Promise<void> {
+  let lastError: Error | undefined
+  const remember = (err: Error) => { lastError = err }
+  redis.on('error', remember)
+  try {
+    if (redis.status === 'wait') await redis.connect()
+    await redis.ping()
+  } catch (err) {
+    const reason = lastError?.message ?? (err instanceof Error ? err.message : String(err))
+    throw new RedisUnreachableError(`Redis at ${maskRedisUrl(url)} cannot be reached (${reason}); check REDIS_URL and that Redis is running`, { cause: err })
+  } finally {
+    redis.off('error', remember)
+  }
 }

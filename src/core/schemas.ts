@@ -48,8 +48,11 @@ export const NullableText = Nullable(Type.String())
 /** `?limit=`: page size, 1–100, default 50 (API.md Conventions). */
 export const Limit = Type.Integer({ minimum: 1, maximum: 100, default: 50, description: 'Page size (1–100, default 50)' })
 
-/** `?cursor=`: an opaque `next_cursor` handed back unchanged. */
-export const Cursor = Type.String({ minLength: 1, maxLength: 512, pattern: '^[A-Za-z0-9_-]+$', description: 'Opaque cursor from next_cursor' })
+/**
+ * `?cursor=`: an opaque `next_cursor` handed back unchanged (core/pagination.ts seals and opens it).
+ * Up to 2,048 characters: a title sort key of 200 code points can take 1,200 bytes of JSON.
+ */
+export const Cursor = Type.String({ minLength: 1, maxLength: 2048, pattern: '^[A-Za-z0-9_-]+$', description: 'Opaque cursor from next_cursor' })
 
 /** The query members every list takes: `limit` and `cursor`. Spread into a list's query object. */
 export const PageQuery = { limit: Limit, cursor: Type.Optional(Cursor) }

@@ -3,7 +3,7 @@ import type { AuditListQuery, AuditService } from '../audit/index.js'
 import type { Clock } from '../../core/clock.js'
 import type { Db } from '../../core/db.js'
 import { AppError } from '../../core/errors.js'
-import { idFromCursor, pageById, type Page } from '../../core/pagination.js'
+import { idFromCursor, pageById, type Cursors, type Page } from '../../core/pagination.js'
 import type { TasksService } from '../tasks/index.js'
 import type { UserRow, UsersStore } from '../users/index.js'
 import type { AdminTaskQuery, AdminUserPatch, AdminUserQuery } from './admin.schemas.js'
@@ -14,14 +14,14 @@ export interface AdminSessionsPort {
   markRevoked: (sids: readonly string[]) => Promise<void>
 }
 
-/** What the admin service composes: the users port, the tasks service, session revocation and the audit log. */
-export interface AdminDeps { db: Db, users: UsersStore, clock: Clock, tasks: TasksService, sessions: AdminSessionsPort, audit: AuditService }
+/** What the admin service composes: the users port, the tasks service, session revocation, the audit log and the cursor sealer. */
+export interface AdminDeps { db: Db, users: UsersStore, clock: Clock, tasks: TasksService, sessions: AdminSessionsPort, audit: AuditService, cursors: Cursors }
 
 /**
  * The admin API's rules: user management with the last-active-admin guard, and anyone's tasks.
  * A role change, deactivation or deletion ends all the user's sessions at once.
  */
-export function createAdminService ({ db, users, clock, tasks, sessions, audit }: AdminDeps) {
+export function createAdminService ({ db, users, clock, tasks, sessions, audit, cursors }: AdminDeps) {
   /** Throws 409 when `target` is the only active admin and the change would remove that. */
   async function guardLastAdmin (tx: Db, target: UserRow, stillActiveAdmin: boolean): Promise<void> {
     const admins = await users.lockActiveAdmins(tx)
@@ -39,9 +39,10 @@ export function createAdminService ({ db, users, clock, tasks, sessions, audit }
 
   return {
     async listUsers (query: AdminUserQuery): Promise<Page<UserRow>> {
-      const afterId = idFromCursor(query.cursor)
+      const scope = { list: 'admin.users', q: query.q, role: query.role, is_active: query.is_active }
+      const afterId = idFromCursor(cursors, scope, query.cursor)
       const rows = await users.list({ q: query.q, role: query.role, isActive: query.is_active, limit: query.limit + 1, afterId })
-      return pageById(rows, query.limit)
+      return pageById(rows, query.limit, cursors, scope)
     },
 
     getUser: (id: string) => findUser(db, id),

@@ -4,7 +4,7 @@ import type { RequestMeta } from '../../core/actor.js'
 import type { Clock } from '../../core/clock.js'
 import type { Db } from '../../core/db.js'
 import { newId } from '../../core/ids.js'
-import { idFromCursor, pageById, type Page } from '../../core/pagination.js'
+import { idFromCursor, pageById, type Cursors, type Page } from '../../core/pagination.js'
 import { auditEventsTable, type AuditEventRow } from './audit.table.js'
 
 /** Every audit event type (API.md), `<entity>.<event>`; the admin filter's enum. */
@@ -45,7 +45,7 @@ export interface AuditListQuery { type?: string | undefined, user_id?: string | 
  * the change it records. `note(event)` is for events with no change to join (failed logins, reuse,
  * rate limits): it never throws, so the audit log cannot make a login fail; its cost is one insert.
  */
-export function createAuditService ({ db, clock, log }: { db: Db, clock: Clock, log: FastifyBaseLogger }) {
+export function createAuditService ({ db, clock, log, cursors }: { db: Db, clock: Clock, log: FastifyBaseLogger, cursors: Cursors }) {
   const row = (event: AuditEvent) => ({
     id: newId(),
     type: event.type,
@@ -89,14 +89,15 @@ export function createAuditService ({ db, clock, log }: { db: Db, clock: Clock, 
     },
 
     async list (query: AuditListQuery): Promise<Page<AuditEventRow>> {
-      const before = idFromCursor(query.cursor)
+      const scope = { list: 'admin.audit-events', type: query.type, user_id: query.user_id, since: query.since === undefined ? undefined : new Date(query.since).toISOString() }
+      const before = idFromCursor(cursors, scope, query.cursor)
       const rows = await db.select().from(auditEventsTable).where(and(
         query.type ? eq(auditEventsTable.type, query.type) : undefined,
         query.user_id ? eq(auditEventsTable.user_id, query.user_id) : undefined,
         query.since ? gte(auditEventsTable.created_at, new Date(query.since)) : undefined,
         before ? lt(auditEventsTable.id, before) : undefined
       )).orderBy(desc(auditEventsTable.id)).limit(query.limit + 1)
-      return pageById(rows, query.limit)
+      return pageById(rows, query.limit, cursors, scope)
     }
   }
 }

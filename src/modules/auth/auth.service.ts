@@ -96,11 +96,13 @@ export function createAuthService ({ db, users, clock, hasher, sessions, accessT
     }),
 
     /**
-     * Checks a login name (email or username) and password. An unknown account costs one hash
+     * Checks a login name (email or username, trimmed) and password. An unknown account costs one hash
      * verification too, and answers exactly like a wrong password. A disabled account is only
      * revealed after the right password.
      */
-    login: (identifier: string, password: string, meta: RequestMeta, route: 'login' | 'token'): Promise<TokenPair> => timed(metrics, 'login', async () => {
+    login: (typed: string, password: string, meta: RequestMeta, route: 'login' | 'token'): Promise<TokenPair> => timed(metrics, 'login', async () => {
+      // Names are matched after trimming surrounding white space (API.md, Identity and tokens); the password never is.
+      const identifier = typed.trim()
       const user = await users.findByLogin(identifier)
       // Counted per account (its email and username are one budget), or per unknown name.
       const accountKey = user?.id ?? `unknown:${identifier.toLowerCase()}`

@@ -43,4 +43,30 @@ describe('password policy', () => {
     assert.match(checkPassword('1234567890!!', {}, strict)?.message ?? '', /letter/)
     assert.equal(checkPassword('violet orbit 42', {}, strict), null, 'a space is a symbol')
   })
+
+  // regression: #9 — the checks compare NFKC case-folded forms; lengths count NFC code points.
+  it('when a banned word, name or common password is written in full-width or other compatibility forms, then it still fails', () => {
+    assert.match(checkPassword('ｔａｓｋｆｌｏｗ quarry 58', {}, defaults)?.message ?? '', /taskflow/)
+    assert.match(checkPassword('ＴＡＳＫＦＬＯＷ quarry 58', {}, defaults)?.message ?? '', /taskflow/)
+    assert.match(checkPassword('ｐａｓｓｗｏｒｄ', {}, defaults)?.message ?? '', /common/)
+    assert.match(checkPassword('xx ＡＤＡＬＯＶＥ yy', { username: 'adalove' }, defaults)?.message ?? '', /username/)
+    assert.match(checkPassword('my ｇｒａｃｅｈｏｐｐｅｒ!!', { email: 'GraceHopper@example.com' }, defaults)?.message ?? '', /email/)
+    assert.match(checkPassword('STRASSE quarry 58', { username: 'straße' }, defaults)?.message ?? '', /username/, 'ß folds to ss')
+  })
+
+  it('when a password is decomposed (NFD), then its length is counted in NFC code points', () => {
+    const nfc = 'é'.normalize('NFC').repeat(128)
+    const nfd = nfc.normalize('NFD')
+    assert.equal([...nfd].length, 256)
+    assert.equal(checkPassword(nfd, {}, defaults), null, '128 NFC code points')
+    assert.match(checkPassword(`${nfd}é`, {}, defaults)?.message ?? '', /at most 128/)
+    assert.match(checkPassword('e\u0301'.repeat(7), {}, defaults)?.message ?? '', /at least 8/, '14 code points, 7 in NFC')
+  })
+
+  it('when a password holds an unpaired surrogate, then it fails as ill-formed', () => {
+    for (const p of ['\uD800\uD800\uD800\uD800 lone quartz 93', '\uDC00\uDC00\uDC00\uDC00 lone quartz 93']) {
+      assert.match(checkPassword(p, {}, defaults)?.message ?? '', /well-formed/, p)
+    }
+    assert.equal(checkPassword('\uFFFD\uFFFD\uFFFD\uFFFD lone quartz 93', {}, defaults), null)
+  })
 })

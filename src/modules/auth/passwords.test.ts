@@ -52,6 +52,36 @@ describe('password hasher', () => {
     assert.deepEqual(await hasher.verify(old, 'violet orbit canyon'), { ok: true, needsRehash: true })
   })
 
+  // regression: #9 — NFC for hashing, ill-formed Unicode refused, pre-NFC hashes still verify.
+  it('when a password is typed precomposed or decomposed, then both forms verify against one NFC hash', async (t) => {
+    const hasher = await hasherFor(t)
+    const nfc = 'crème brûlée façade 42'.normalize('NFC')
+    const nfd = nfc.normalize('NFD')
+    assert.notEqual(nfc, nfd)
+    for (const [registered, typed] of [[nfc, nfd], [nfd, nfc]] as const) {
+      const hash = await hasher.hash(registered)
+      assert.deepEqual(await hasher.verify(hash, typed), { ok: true, needsRehash: false })
+    }
+  })
+
+  it('when a password holds an unpaired surrogate, then hashing and verifying refuse it instead of replacing it', async (t) => {
+    const hasher = await hasherFor(t)
+    const replaced = await hasher.hash('\uFFFD\uFFFD\uFFFD\uFFFD lone quartz 93')
+    for (const lone of ['\uD800\uD800\uD800\uD800 lone quartz 93', '\uDC00\uDC00\uDC00\uDC00 lone quartz 93']) {
+      await assert.rejects(hasher.hash(lone), { name: 'ValidationError' })
+      await assert.rejects(hasher.verify(replaced, lone), { name: 'ValidationError' })
+    }
+    assert.equal((await hasher.verify(replaced, '\uFFFD\uFFFD\uFFFD\uFFFD lone quartz 93')).ok, true)
+  })
+
+  it('when a hash was made of the un-normalised form (before the NFC rule), then that form verifies and asks for a rehash', async (t) => {
+    const hasher = await hasherFor(t)
+    const nfd = 'crème brûlée façade 42'.normalize('NFD')
+    const old = await argon2Hash(nfd, { algorithm: 2, memoryCost: 19456, timeCost: 2, parallelism: 1 })
+    assert.deepEqual(await hasher.verify(old, nfd), { ok: true, needsRehash: true })
+    assert.equal((await hasher.verify(old, 'crème brûlée façade 43'.normalize('NFD'))).ok, false)
+  })
+
   it('when the hasher runs, then it hashes in threads of lowered CPU priority, never on the event loop', { skip: process.platform !== 'linux' && 'reads /proc' }, async (t) => {
     const before = threadNiceValues().filter(n => n === 19).length
     const hasher = await hasherFor(t)

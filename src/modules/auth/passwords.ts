@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { Piscina } from 'piscina'
-import { ServiceUnavailableError } from '../../core/errors.js'
+import { ServiceUnavailableError, ValidationError } from '../../core/errors.js'
+import { textProblem } from '../../core/http/validation.js'
 
 /** OWASP / ASVS 5.0 argon2id parameters (SECURITY.md §3), set explicitly. */
 export const ARGON2_PARAMS = { algorithm: 2 /* Algorithm.Argon2id: a const enum, not importable under verbatimModuleSyntax */, memoryCost: 19456, timeCost: 2, parallelism: 1, outputLen: 32 } as const
@@ -18,6 +19,18 @@ const NO_QUEUE = 'No task queue available and all Workers are busy'
 type PasswordTask =
   | { op: 'hash', password: string, options: typeof ARGON2_PARAMS }
   | { op: 'verify' | 'bcrypt-verify', hash: string, password: string }
+
+/**
+ * The password as it is hashed and compared: Unicode NFC (NIST SP 800-63B §5.1.1.2), so a password
+ * typed precomposed or decomposed is the same password. Throws ValidationError (400, field
+ * `password`) for text that is not well-formed Unicode: an unpaired surrogate would otherwise reach
+ * argon2 as U+FFFD, and then different passwords would match one hash.
+ */
+export function normalizePassword (password: string): string {
+  const problem = textProblem(password)
+  if (problem) throw new ValidationError(`password ${problem}`, [{ field: 'password', message: problem }])
+  return password.normalize('NFC')
+}
 
 /**
  * Hashes and verifies passwords in `concurrency` worker threads of lowered CPU priority (never on the
@@ -51,11 +64,13 @@ export async function createPasswordHasher (options: { concurrency: number, queu
   const argon2Hash = async (password: string) => String(await run({ op: 'hash', password, options: ARGON2_PARAMS }))
   const argon2Verify = async (hash: string, password: string) => await run({ op: 'verify', hash, password }) === true
   const bcryptVerify = async (password: string, hash: string) => await run({ op: 'bcrypt-verify', hash, password }) === true
-  const hash = (password: string) => argon2Hash(password)
+  /** The argon2id hash of the NFC form; throws ValidationError for ill-formed Unicode (see normalizePassword). */
+  const hash = async (password: string) => argon2Hash(normalizePassword(password))
   /** A real hash of a random secret with today's parameters: unknown accounts are checked against it, so they cost the same. */
   const dummyHash = await argon2Hash(randomBytes(32).toString('base64url'))
 
-  async function verify (stored: string | null | undefined, password: string): Promise<VerifyResult> {
+  /** One candidate form of the password against the stored hash (or the dummy hash, at the same cost). */
+  async function verifyForm (stored: string | null | undefined, password: string): Promise<VerifyResult> {
     const target = stored ?? dummyHash
     if (BCRYPT_PREFIX.test(target)) {
       // bcrypt reads only 72 bytes; a longer password must not match a hash of its prefix.
@@ -76,6 +91,20 @@ export async function createPasswordHasher (options: { concurrency: number, queu
 
   /** Hashes running in a thread and waiting in the queue now (the password_hash_queue_depth gauge). */
   const depth = () => ({ running: Math.max(0, inFlight - pool.queueSize), waiting: pool.queueSize })
+
+  /**
+   * Checks `password` in NFC; when it is not already NFC and that fails, also as received, because
+   * hashes stored before the NFC rule were of the raw form: such a match asks for a rehash (in NFC).
+   * The second try depends only on the input, never on the account, so timing tells nothing new.
+   * Throws ValidationError for ill-formed Unicode (see normalizePassword).
+   */
+  async function verify (stored: string | null | undefined, password: string): Promise<VerifyResult> {
+    const normalized = normalizePassword(password)
+    const result = await verifyForm(stored, normalized)
+    if (result.ok || normalized === password) return result
+    const legacy = await verifyForm(stored, password)
+    return { ok: legacy.ok, needsRehash: legacy.ok }
+  }
 
   return { hash, verify, depth, close: () => pool.close() }
 }

@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { onRequestHookHandler } from 'fastify'
 import { AppError } from '../../core/errors.js'
 import { requestMeta } from '../../core/http/request-meta.js'
+import { textProblem } from '../../core/http/validation.js'
 import { OAuthErrorBody, Problem } from '../../core/schemas.js'
 import { OAuthTokenResponse, TokenForm } from './auth.schemas.js'
 import type { AuthService, TokenPair } from './auth.service.js'
@@ -16,7 +17,12 @@ const FORM = /^application\/x-www-form-urlencoded\s*(;|$)/i
 function param (form: Record<string, unknown>, name: string, required: boolean): string | undefined {
   const value = form[name]
   if (Array.isArray(value)) throw invalidRequest(`Parameter ${name} is repeated`)
-  if (typeof value === 'string' && value !== '') return value
+  if (typeof value === 'string' && value !== '') {
+    // The validator's text rule (NUL, unpaired surrogates), as RFC 6749 errors: this route validates by hand.
+    const problem = textProblem(value)
+    if (problem) throw invalidRequest(`Parameter ${name} ${problem}`)
+    return value
+  }
   if (required) throw invalidRequest(`Parameter ${name} is required`)
   return undefined
 }

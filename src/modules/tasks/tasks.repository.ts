@@ -2,7 +2,7 @@ import { and, asc, desc, eq, gt, isNotNull, isNull, lt, or, sql, type SQL } from
 import type { PgColumn } from 'drizzle-orm/pg-core'
 import { prepared, type Db } from '../../core/db.js'
 import { likePattern } from '../../core/sql.js'
-import { decodeCursor, encodeCursor, invalidCursor, type Page } from '../../core/pagination.js'
+import { invalidCursor, type Cursors, type CursorScope, type Page } from '../../core/pagination.js'
 import { tasksTable, type NewTaskRow, type TaskRow } from './tasks.table.js'
 import type { SortKey } from './tasks.schemas.js'
 
@@ -19,6 +19,8 @@ export interface TaskListQuery {
   descending: boolean
   limit: number
   cursor?: string | undefined
+  /** Which list the cursor belongs to: `tasks` (a user's own) or `admin.tasks`. */
+  list: string
 }
 
 /** Sort keys map to columns through this allow-list only; no client text ever reaches ORDER BY. */
@@ -42,14 +44,34 @@ function keyOf (row: TaskRow, sort: SortKey): KeyValue {
   }
 }
 
-function parseCursor (cursor: string, sort: SortKey, descending: boolean): { key: KeyValue, id: string } {
-  const [tag, key, id] = decodeCursor(cursor)
-  if (tag !== `${descending ? '-' : ''}${sort}` || typeof id !== 'string' || !/^[0-9a-f-]{36}$/i.test(id)) throw invalidCursor()
+/** Everything a cursor is bound to: the list, each filter and the sort (API.md, Conventions). */
+function scopeOf (query: TaskListQuery): CursorScope {
+  return {
+    list: query.list,
+    owner: query.ownerId,
+    status: query.status,
+    priority: query.priority,
+    tag: query.tag,
+    q: query.q,
+    due_before: query.dueBefore?.toISOString(),
+    due_after: query.dueAfter?.toISOString(),
+    sort: `${query.descending ? '-' : ''}${query.sort}`
+  }
+}
+
+const ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/** The position in an authenticated cursor; its shape is still checked (a key this server could have issued). */
+function parseCursor (cursors: Cursors, query: TaskListQuery, cursor: string): { key: KeyValue, id: string } {
+  const { sort } = query
+  const [key, id] = cursors.open(scopeOf(query), cursor)
+  if (typeof id !== 'string' || !ID.test(id)) throw invalidCursor()
+  const isTime = (k: unknown) => typeof k === 'string' && !Number.isNaN(Date.parse(k))
   const valid = sort === 'priority'
     ? typeof key === 'number' && Number.isInteger(key)
     : sort === 'due_at'
-      ? key === null || (typeof key === 'string' && !Number.isNaN(Date.parse(key)))
-      : typeof key === 'string' && (sort === 'title' || !Number.isNaN(Date.parse(key)))
+      ? key === null || isTime(key)
+      : typeof key === 'string' && (sort === 'title' || isTime(key))
   if (!valid) throw invalidCursor()
   return { key: key as KeyValue, id }
 }
@@ -90,9 +112,10 @@ export const tasksRepository = {
   /**
    * One page, by keyset pagination on (sort key, id): rows inserted between pages are never skipped
    * or repeated. Tasks without due_at sort last in both directions, so that sort reads the dated rows
-   * first and then the undated ones, each an index range scan.
+   * first and then the undated ones, each an index range scan. The cursor is sealed by `cursors` and
+   * bound to the list, filters and sort; a foreign one is 400 `invalid_cursor`.
    */
-  async list (db: Db, query: TaskListQuery): Promise<Page<TaskRow>> {
+  async list (db: Db, query: TaskListQuery, cursors: Cursors): Promise<Page<TaskRow>> {
     const { sort, descending, limit } = query
     const column = SORT_COLUMNS[sort]
     const filters: Array<SQL | undefined> = [
@@ -104,7 +127,7 @@ export const tasksRepository = {
       query.dueBefore ? lt(tasksTable.due_at, query.dueBefore) : undefined,
       query.dueAfter ? gt(tasksTable.due_at, query.dueAfter) : undefined
     ]
-    const after = query.cursor ? parseCursor(query.cursor, sort, descending) : undefined
+    const after = query.cursor ? parseCursor(cursors, query, query.cursor) : undefined
     const cmp = descending ? lt : gt
     const order = descending ? desc : asc
     const fetch = (where: Array<SQL | undefined>, orderBy: SQL[], n: number) =>
@@ -131,7 +154,7 @@ export const tasksRepository = {
     const last = data.at(-1)
     return {
       data,
-      next_cursor: hasMore && last ? encodeCursor([`${descending ? '-' : ''}${sort}`, keyOf(last, sort), last.id]) : null
+      next_cursor: hasMore && last ? cursors.seal(scopeOf(query), [keyOf(last, sort), last.id]) : null
     }
   }
 }

@@ -3,7 +3,7 @@ import type { Clock } from '../../core/clock.js'
 import type { Db } from '../../core/db.js'
 import { AppError } from '../../core/errors.js'
 import { newId } from '../../core/ids.js'
-import type { Page } from '../../core/pagination.js'
+import type { Cursors, Page } from '../../core/pagination.js'
 import { assertCan } from './tasks.policy.js'
 import { tasksRepository, type TaskListQuery } from './tasks.repository.js'
 import type { SortKey, TaskInput, TaskPatch, TaskQuery } from './tasks.schemas.js'
@@ -42,7 +42,7 @@ function fromInput (input: TaskInput, current: TaskRow | undefined, now: Date) {
   }
 }
 
-function toListQuery (query: TaskQuery & { owner_id?: string | undefined }): TaskListQuery {
+function toListQuery (query: TaskQuery & { owner_id?: string | undefined }, list: string): TaskListQuery {
   const descending = query.sort.startsWith('-')
   return {
     ownerId: query.owner_id,
@@ -55,15 +55,16 @@ function toListQuery (query: TaskQuery & { owner_id?: string | undefined }): Tas
     sort: (descending ? query.sort.slice(1) : query.sort) as SortKey,
     descending,
     limit: query.limit,
-    cursor: query.cursor
+    cursor: query.cursor,
+    list
   }
 }
 
-/** Storage and clock. */
-export interface TasksDeps { db: Db, clock: Clock }
+/** Storage, clock, and the sealer of list cursors (core/pagination.ts). */
+export interface TasksDeps { db: Db, clock: Clock, cursors: Cursors }
 
 /** Tasks of the signed-in user, and the admin's view of everyone's. */
-export function createTasksService ({ db, clock }: TasksDeps) {
+export function createTasksService ({ db, clock, cursors }: TasksDeps) {
   async function load (actor: Actor, id: string, action: 'task:read' | 'task:update' | 'task:delete'): Promise<TaskRow> {
     const task = await tasksRepository.findById(db, id)
     assertCan(actor, action, task)
@@ -119,12 +120,12 @@ export function createTasksService ({ db, clock }: TasksDeps) {
     },
 
     list (actor: Actor, query: TaskQuery): Promise<Page<TaskRow>> {
-      return tasksRepository.list(db, { ...toListQuery(query), ownerId: actor.userId })
+      return tasksRepository.list(db, { ...toListQuery(query, 'tasks'), ownerId: actor.userId }, cursors)
     },
 
     /** Admin: anyone's tasks, optionally one owner's. */
     listAll (query: TaskQuery & { owner_id?: string | undefined }): Promise<Page<TaskRow>> {
-      return tasksRepository.list(db, toListQuery(query))
+      return tasksRepository.list(db, toListQuery(query, 'admin.tasks'), cursors)
     },
 
     /** Admin: deletes anyone's task; returns it (for the audit record). */

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm'
 import { check, index, integer, pgTable, smallint, text, timestamp, uuid } from 'drizzle-orm/pg-core'
-import { sqlIn } from '../../core/sql.js'
+import { sqlIn, timestamptz } from '../../core/sql.js'
 import { usersTable } from '../users/users.table.js'
 
 /** Task statuses and priorities: the schemas' enums and the tables' check constraints both come from these. */
@@ -17,7 +17,8 @@ export const tasksTable = pgTable('tasks', {
   priority: text('priority', { enum: TASK_PRIORITIES }).notNull().default('medium'),
   /** low < medium < high < urgent, for sorting by priority through an index. */
   priority_rank: smallint('priority_rank').notNull().generatedAlwaysAs(sql`case priority when 'low' then 0 when 'medium' then 1 when 'high' then 2 else 3 end`),
-  due_at: timestamp('due_at', { withTimezone: true, mode: 'date' }),
+  /** Client-given, so any year 0001–9999: read with core's timestamptz, not Drizzle's `new Date(text)`. */
+  due_at: timestamptz('due_at'),
   tags: text('tags').array().notNull().default(sql`'{}'::text[]`),
   /** Bumped on every change; the ETag. */
   version: integer('version').notNull().default(1),

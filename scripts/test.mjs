@@ -28,7 +28,7 @@ if (files.length === 0) {
 function runSuite (label, env) {
   console.log(`\n=== ${label}: ${files.length} test files ===`)
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', '--test-timeout=120000', ...files], {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', '--test-timeout=300000', ...files], {
       cwd: root,
       stdio: 'inherit',
       env: { ...process.env, DATABASE_URL: '', REDIS_URL: '', NODE_ENV: 'test', ...(coverageDir ? { NODE_V8_COVERAGE: coverageDir } : {}), ...env }

@@ -18,7 +18,8 @@ async function instance (t: TestContext, env: Record<string, string>): Promise<s
   })
   t.after(() => { child.kill('SIGTERM') })
   const base = `http://127.0.0.1:${port}`
-  for (let i = 0; i < 200; i++) {
+  // Up to 60 s: on a loaded 2-core machine a fresh process needs far longer than on a quiet one.
+  for (let i = 0; i < 600; i++) {
     if (await fetch(`${base}/readyz`).then(r => r.ok, () => false)) return base
     await new Promise(resolve => setTimeout(resolve, 100))
   }

@@ -18,7 +18,7 @@ import { registerValidators } from './core/http/validation.js'
 import { loggerOptions } from './core/logger.js'
 import {
   authModule, checkPassword, createAccountThrottle, conflictFromUniqueViolation, createAccessTokens, createAuthService, createMemorySessionCache,
-  createPasswordHasher, createRedisSessionCache, createSessions, loadKeySet, wellKnownRoutes, type SessionCache
+  createPasswordHasher, createRedisSessionCache, createRefreshTokens, createSessions, loadKeySet, wellKnownRoutes, type SessionCache
 } from './modules/auth/index.js'
 import { adminModule, createAdminService } from './modules/admin/index.js'
 import { createTasksService, tasksModule } from './modules/tasks/index.js'
@@ -104,13 +104,14 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   const sessions = createSessions({
     db: database.db, cache: sessionCache, clock, refreshTtl: config.auth.refreshTtl, sessionMaxAge: config.auth.sessionMaxAge, accessTtl: config.auth.accessTtl
   })
+  const refreshTokens = createRefreshTokens({ db: database.db, clock, sessions, refreshTtl: config.auth.refreshTtl })
   const audit = createAuditService({ db: database.db, clock, log: app.log })
   const limits = config.rateLimit
   const limiter = (name: string, spec: { points: number, window: number }) =>
     limits.enabled ? createLimiter({ name, points: spec.points, durationSeconds: spec.window }, redis) : undefined
   const policy = { minLength: config.passwords.minLength, requireCharacterClasses: config.passwords.requireCharacterClasses }
   const auth = createAuthService({
-    db: database.db, clock, hasher, sessions, accessTokens, policy, audit, metrics, throttle: createAccountThrottle(limiter('login-account', limits.accountFailures))
+    db: database.db, clock, hasher, sessions, refreshTokens, accessTokens, policy, audit, metrics, throttle: createAccountThrottle(limiter('login-account', limits.accountFailures))
   })
   const users = createUsersService({
     db: database.db,

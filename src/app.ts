@@ -104,7 +104,7 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   const sessions = createSessions({
     db: database.db, cache: sessionCache, clock, refreshTtl: config.auth.refreshTtl, sessionMaxAge: config.auth.sessionMaxAge, accessTtl: config.auth.accessTtl
   })
-  const refreshTokens = createRefreshTokens({ db: database.db, clock, sessions, refreshTtl: config.auth.refreshTtl })
+  const refreshTokens = createRefreshTokens({ db: database.db, clock, sessions, refreshTtl: config.auth.refreshTtl, graceSeconds: config.auth.refreshReuseGrace })
   const audit = createAuditService({ db: database.db, clock, log: app.log })
   const limits = config.rateLimit
   const limiter = (name: string, spec: { points: number, window: number }) =>

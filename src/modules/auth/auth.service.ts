@@ -139,7 +139,7 @@ export function createAuthService ({ db, clock, hasher, sessions, refreshTokens,
       }
       const accessToken = await accessTokens.sign({ sub: user.id, sid: result.session.id, email: user.email, role: user.role })
       metrics.tokenRefresh.inc()
-      await audit.note({ type: 'token.refresh', actorId: user.id, userId: user.id, meta, details: { session_id: result.session.id } })
+      await audit.note({ type: 'token.refresh', actorId: user.id, userId: user.id, meta, details: { session_id: result.session.id, ...(result.grace ? { grace: true } : {}) } })
       return { access_token: accessToken, token_type: 'Bearer', expires_in: accessTokens.ttlSeconds, refresh_token: result.refreshToken, user }
     }),
 

@@ -43,7 +43,9 @@ async function eddsaKeySet (db: Db, clock: Clock): Promise<KeySet> {
       alg: 'EdDSA',
       public_jwk: { ...publicJwk, kid, alg: 'EdDSA', use: 'sig' } as unknown as Record<string, string>,
       private_jwk: await exportJWK(privateKey) as unknown as Record<string, string>,
-      created_at: clock.now()
+      created_at: clock.now(),
+      signs_from: clock.now(),
+      revoked_at: null
     }
     await tx.insert(signingKeysTable).values(row)
     return [row]

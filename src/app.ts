@@ -18,7 +18,7 @@ import { registerValidators } from './core/http/validation.js'
 import { loggerOptions } from './core/logger.js'
 import {
   authModule, checkPassword, createAccountThrottle, conflictFromUniqueViolation, createAccessTokens, createAuthService, createMemorySessionCache,
-  createPasswordHasher, createRedisSessionCache, createRefreshTokens, createSessions, loadKeySet, wellKnownRoutes, type SessionCache
+  createPasswordHasher, createRedisSessionCache, createRefreshTokens, createSessions, loadKeyRing, wellKnownRoutes, type SessionCache
 } from './modules/auth/index.js'
 import { adminModule, createAdminService } from './modules/admin/index.js'
 import { createTasksService, tasksModule } from './modules/tasks/index.js'
@@ -96,7 +96,9 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   const metrics = createMetrics({ defaultMetrics: config.metrics.defaultMetrics })
   registerMetrics(app, metrics, config.metrics.token)
 
-  const keys = await loadKeySet({ db: database.db, clock, alg: config.auth.alg, secret: config.auth.secret })
+  const keys = await loadKeyRing({
+    db: database.db, clock, alg: config.auth.alg, secret: config.auth.secret, previousSecret: config.auth.previousSecret, accessTtl: config.auth.accessTtl, rotationDays: config.auth.keyRotationDays
+  })
   const accessTokens = createAccessTokens({ keys, issuer: config.auth.issuer, audience: config.auth.audience, ttlSeconds: config.auth.accessTtl, clock })
   const hasher = await createPasswordHasher({ concurrency: config.passwords.hashConcurrency, queueLimit: config.passwords.hashQueueLimit })
   app.addHook('onClose', async () => { await handlersDone(); await hasher.close() })

@@ -2,7 +2,9 @@ import cluster from 'node:cluster'
 import { availableParallelism } from 'node:os'
 import { parseArgs } from 'node:util'
 import { config as readDotenv } from 'dotenv'
+import { auditCommand } from './cli/audit.js'
 import { CliInputError, createAdmin } from './cli/create-admin.js'
+import { keysCommand } from './cli/keys.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
 import { systemClock } from './core/clock.js'
 import { DataDirLockedError } from './core/data-dir-lock.js'
@@ -14,7 +16,10 @@ const USAGE = `Usage:
   taskflow serve [--workers N]     start the server (N > 1 needs DATABASE_URL and REDIS_URL; 0 = one per core)
   taskflow migrate                 apply database migrations
   taskflow create-admin --email E --password P [--username U]
-                                   create an admin, or promote the existing user with that email`
+                                   create an admin, or promote the existing user with that email
+  taskflow keys list | rotate | revoke KID
+                                   the EdDSA signing keys: list them, publish a new one, withdraw one
+  taskflow audit verify            check the audit log's hash chain`
 
 function fail (message: string, code = 1): never {
   process.stderr.write(`taskflow: ${message}\n`)
@@ -95,6 +100,15 @@ async function main (argv: string[]): Promise<void> {
       if (!values.email || !values.password) fail(`create-admin needs --email and --password\n${USAGE}`, 2)
       const result = await withDb(config, ({ db }) => createAdmin({ db, clock: systemClock, config }, { email: values.email ?? '', password: values.password ?? '', username: values.username }))
       process.stdout.write(result.created ? `created admin ${values.email} (${result.id})\n` : `promoted existing user ${values.email} (${result.id}) to admin; password unchanged\n`)
+      return
+    }
+    case 'keys':
+      process.stdout.write(`${await withDb(config, ({ db }) => keysCommand({ db, clock: systemClock, config }, rest))}\n`)
+      return
+    case 'audit': {
+      const result = await withDb(config, ({ db }) => auditCommand({ db, clock: systemClock, config }, rest))
+      process.stdout.write(`${result.message}\n`)
+      if (!result.ok) process.exitCode = 1
       return
     }
     default:

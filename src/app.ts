@@ -10,7 +10,9 @@ import { ipRateLimit } from './core/http/rate-limit-hook.js'
 import { requestMeta } from './core/http/request-meta.js'
 import { createMetrics, registerMetrics } from './core/metrics.js'
 import { createLimiter } from './core/rate-limit.js'
-import { createAuditService } from './modules/audit/index.js'
+import { auditRetentionRule, createAuditChain, createAuditService } from './modules/audit/index.js'
+import { createCleanup } from './jobs/cleanup.js'
+import { startJob } from './jobs/job.js'
 import { makeAuthenticate } from './core/http/authenticate.js'
 import { registerErrorHandler } from './core/http/error-handler.js'
 import { operationsRoutes, type Probe } from './core/http/operations.routes.js'
@@ -18,7 +20,7 @@ import { registerValidators } from './core/http/validation.js'
 import { loggerOptions } from './core/logger.js'
 import {
   authModule, checkPassword, createAccountThrottle, conflictFromUniqueViolation, createAccessTokens, createAuthService, createMemorySessionCache,
-  createPasswordHasher, createRedisSessionCache, createRefreshTokens, createSessions, loadKeyRing, wellKnownRoutes, type SessionCache
+  createPasswordHasher, createRedisSessionCache, createRefreshTokens, createSessions, loadKeyRing, sessionCleanupRules, wellKnownRoutes, type SessionCache
 } from './modules/auth/index.js'
 import { adminModule, createAdminService } from './modules/admin/index.js'
 import { createTasksService, tasksModule } from './modules/tasks/index.js'
@@ -35,6 +37,8 @@ export interface AppDeps {
   logger?: boolean
   /** Where log lines go (tests capture them); stdout by default. */
   logStream?: NodeJS.WritableStream
+  /** Background jobs (audit sealer, clean-up); tests switch them off and run them by hand. Default on. */
+  jobs?: boolean
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
@@ -128,7 +132,23 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
     }
   })
   const tasks = createTasksService({ db: database.db, clock })
-  const admin = createAdminService({ db: database.db, clock, tasks, sessions, audit })
+  const auditChain = createAuditChain({ db: database.db })
+  const admin = createAdminService({ db: database.db, clock, tasks, sessions, audit, auditChain })
+  // The clean-up's list: each feature adds the rows it owns (mail, MFA and idempotency keys later).
+  const cleanup = createCleanup({
+    db: database.db,
+    clock,
+    metrics,
+    log: app.log,
+    rules: [...sessionCleanupRules(), ...auditRetentionRule(auditChain, config.audit.retentionDays)]
+  })
+  if (deps.jobs !== false) {
+    const jobs = [
+      startJob({ name: 'audit-sealer', intervalMs: 10_000, log: app.log, work: async () => { metrics.auditSealed.inc(await auditChain.seal()) } }),
+      startJob({ name: 'cleanup', intervalMs: 3_600_000, firstRunMs: 60_000, log: app.log, work: async () => { await cleanup.runOnce() } })
+    ]
+    app.addHook('onClose', async () => { await Promise.all(jobs.map(job => job.stop())) })
+  }
   const authenticate = makeAuthenticate({ tokens: accessTokens, sessions })
   const onLimited = (route: string) => async (req: FastifyRequest) => {
     metrics.rateLimited.inc({ route })

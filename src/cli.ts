@@ -107,8 +107,8 @@ async function main (argv: string[]): Promise<void> {
       return
     case 'audit': {
       const result = await withDb(config, ({ db }) => auditCommand({ db, clock: systemClock, config }, rest))
-      process.stdout.write(`${result.message}\n`)
-      if (!result.ok) process.exitCode = 1
+      if (result.ok) process.stdout.write(`${result.message}\n`)
+      else fail(result.message)
       return
     }
     default:

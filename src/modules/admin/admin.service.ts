@@ -1,5 +1,5 @@
 import type { Actor, RequestMeta } from '../../core/actor.js'
-import type { AuditListQuery, AuditService } from '../audit/index.js'
+import type { AuditChain, AuditListQuery, AuditService } from '../audit/index.js'
 import type { Clock } from '../../core/clock.js'
 import type { Db } from '../../core/db.js'
 import { ConflictError, NotFoundError } from '../../core/errors.js'
@@ -14,13 +14,13 @@ export interface AdminSessionsPort {
   markRevoked: (sids: readonly string[]) => Promise<void>
 }
 
-export interface AdminDeps { db: Db, clock: Clock, tasks: TasksService, sessions: AdminSessionsPort, audit: AuditService }
+export interface AdminDeps { db: Db, clock: Clock, tasks: TasksService, sessions: AdminSessionsPort, audit: AuditService, auditChain: Pick<AuditChain, 'seal' | 'verify'> }
 
 /**
  * The admin API's rules: user management with the last-active-admin guard, and anyone's tasks.
  * A role change, deactivation or deletion ends all the user's sessions at once.
  */
-export function createAdminService ({ db, clock, tasks, sessions, audit }: AdminDeps) {
+export function createAdminService ({ db, clock, tasks, sessions, audit, auditChain }: AdminDeps) {
   /** Throws 409 when `target` is the only active admin and the change would remove that. */
   async function guardLastAdmin (tx: Db, target: UserRow, stillActiveAdmin: boolean): Promise<void> {
     const admins = await usersRepository.lockActiveAdmins(tx)
@@ -85,7 +85,17 @@ export function createAdminService ({ db, clock, tasks, sessions, audit }: Admin
       await audit.note({ type: 'task.deleted_by_admin', actorId: actor.userId, userId: task.owner_id, meta, details: { task_id: task.id, title: task.title } })
     },
 
-    listAuditEvents: (query: AuditListQuery) => audit.list(query)
+    listAuditEvents: (query: AuditListQuery) => audit.list(query),
+
+    /**
+     * Seals what is pending, then checks the whole audit hash chain (API.md "Audit integrity").
+     * Returns {ok, checked, first_invalid_id}.
+     */
+    async verifyAuditLog () {
+      await auditChain.seal()
+      const { ok, checked, first_invalid_id: firstInvalidId } = await auditChain.verify()
+      return { ok, checked, first_invalid_id: firstInvalidId }
+    }
   }
 }
 export type AdminService = ReturnType<typeof createAdminService>

@@ -8,7 +8,7 @@ export { createAccessTokens, type AccessTokens, type AccessClaims } from './acce
 export { createSigningKeys, KeyNotFoundError, loadKeyRing, type KeyInfo, type KeyRing, type SigningKeys } from './signing-keys.js'
 export { createPasswordHasher, type PasswordHasher } from './passwords.js'
 export { checkPassword } from './password-policy.js'
-export { createSessions, type Sessions } from './sessions.js'
+export { createSessions, sessionCleanupRules, type Sessions } from './sessions.js'
 export { createRefreshTokens, type RefreshTokens } from './refresh-tokens.js'
 export { createMemorySessionCache, createRedisSessionCache, type SessionCache } from './session-cache.js'
 export { wellKnownRoutes } from './well-known.routes.js'

@@ -1,10 +1,11 @@
-import { and, desc, eq, gt, isNull, ne } from 'drizzle-orm'
+import { and, desc, eq, gt, isNull, ne, sql } from 'drizzle-orm'
 import type { Clock } from '../../core/clock.js'
-import type { Db } from '../../core/db.js'
+import { rawRows, type Db } from '../../core/db.js'
+import type { CleanupRule } from '../../jobs/cleanup.js'
 import type { RequestMeta } from '../../core/actor.js'
 import { newId, newSecret, sha256 } from '../../core/ids.js'
 import type { SessionCache } from './session-cache.js'
-import { sessionsTable, type SessionRow } from './sessions.table.js'
+import { sessionsTable, spentRefreshTokensTable, type SessionRow } from './sessions.table.js'
 
 export interface SessionsOptions {
   db: Db
@@ -127,3 +128,40 @@ export function createSessions ({ db, cache, clock, refreshTtl, sessionMaxAge, a
   }
 }
 export type Sessions = ReturnType<typeof createSessions>
+
+/** Ended sessions are kept this long (for the sessions list and investigations), then removed. */
+export const ENDED_SESSION_RETENTION_DAYS = 30
+
+/** When a session ended: revoked, past its absolute end, or its refresh token expired (matches sessions_ended_at_idx). */
+const endedAt = sql`least(coalesce(${sessionsTable.revoked_at}, 'infinity'::timestamptz), ${sessionsTable.expires_at}, ${sessionsTable.refresh_expires_at})`
+
+/**
+ * Clean-up rules for sessions that ended over ENDED_SESSION_RETENTION_DAYS ago: first their spent
+ * refresh tokens (up to ~8,600 per long session), then the sessions, each in bounded batches.
+ */
+export function sessionCleanupRules (): CleanupRule[] {
+  const cutoff = (now: Date) => new Date(now.getTime() - ENDED_SESSION_RETENTION_DAYS * 86_400_000)
+  const count = async (tx: Db, statement: ReturnType<typeof sql>) => (await rawRows<{ n: number }>(tx, statement))[0]?.n ?? 0
+  return [
+    {
+      table: 'spent_refresh_tokens',
+      deleteBatch: (tx, now, limit) => count(tx, sql`
+        with doomed as (
+          select s.token_hash from ${spentRefreshTokensTable} s join ${sessionsTable} on ${sessionsTable.id} = s.session_id
+          where ${endedAt} < ${cutoff(now)} limit ${limit}
+        ), deleted as (delete from ${spentRefreshTokensTable} where token_hash in (select token_hash from doomed) returning 1)
+        select count(*)::int as n from deleted`)
+    },
+    {
+      table: 'sessions',
+      deleteBatch: (tx, now, limit) => count(tx, sql`
+        with doomed as (
+          select ${sessionsTable.id} as id from ${sessionsTable}
+          where ${endedAt} < ${cutoff(now)}
+            and not exists (select 1 from ${spentRefreshTokensTable} s where s.session_id = ${sessionsTable.id})
+          limit ${limit}
+        ), deleted as (delete from ${sessionsTable} where id in (select id from doomed) returning 1)
+        select count(*)::int as n from deleted`)
+    }
+  ]
+}

@@ -213,7 +213,10 @@ export class KeyNotFoundError extends Error {
 /** What access tokens sign and verify with. Re-reads the keys as KEY_RELOAD_INTERVAL passes on `clock`. */
 export interface KeyRing {
   readonly alg: 'EdDSA' | 'HS256'
-  /** The key new tokens are signed with. */
+  /**
+   * The key new tokens are signed with. Never waits on the database (it may be called inside a
+   * transaction): a stale key set is re-read in the background.
+   */
   signing: () => Promise<{ kid: string, key: Key }>
   /**
    * The keys a token with this kid may verify against (HS256: the secret, then JWT_SECRET_PREVIOUS).
@@ -239,7 +242,13 @@ function hs256Ring (secret: string, previous: string | undefined): KeyRing {
   }
 }
 
-interface Loaded { signing: { kid: string, key: Key }, verifying: Map<string, Key>, jwks: PublicJwk[], at: number }
+interface Loaded {
+  /** The signing key and the published ones that follow it, by signs_from: a switch needs no read. */
+  signers: Array<{ kid: string, from: number, key: Key }>
+  verifying: Map<string, Key>
+  jwks: PublicJwk[]
+  at: number
+}
 
 /** The EdDSA ring: the database's keys, re-read every KEY_RELOAD_INTERVAL (each read also maintains them). */
 async function eddsaRing (keys: SigningKeys, clock: Clock, accessTtl: number): Promise<KeyRing> {
@@ -262,13 +271,17 @@ async function eddsaRing (keys: SigningKeys, clock: Clock, accessTtl: number): P
       const { kty = 'OKP', crv = 'Ed25519', x = '', kid = row.kid, alg = 'EdDSA', use = 'sig' } = row.public_jwk
       jwks.push({ kty, crv, x, kid, alg, use })
     }
-    const signer = rows.find(r => r.kid === signing)
-    if (!signer) throw new Error('no signing key')
-    const entry = imported.get(signer.kid)
-    if (!entry) throw new Error('signing key not imported')
-    entry.private ??= await importJWK(openPrivateJwk(signer.private_jwk), 'EdDSA')
+    const signers: Loaded['signers'] = []
+    for (const info of live.filter(i => i.kid === signing || i.state === 'published').sort((a, b) => a.signs_from.getTime() - b.signs_from.getTime())) {
+      const row = rows.find(r => r.kid === info.kid)
+      const entry = imported.get(info.kid)
+      if (!row || !entry) continue
+      entry.private ??= await importJWK(openPrivateJwk(row.private_jwk), 'EdDSA')
+      signers.push({ kid: row.kid, from: row.signs_from.getTime(), key: entry.private })
+    }
+    if (signers.length === 0) throw new Error('no signing key')
     for (const kid of imported.keys()) if (!verifying.has(kid)) imported.delete(kid)
-    return { signing: { kid: signer.kid, key: entry.private }, verifying, jwks, at: now.getTime() }
+    return { signers, verifying, jwks, at: now.getTime() }
   }
 
   let current = await read()
@@ -286,9 +299,14 @@ async function eddsaRing (keys: SigningKeys, clock: Clock, accessTtl: number): P
 
   return {
     alg: 'EdDSA',
-    // A key whose signs_from comes between two reads takes over at the next read (at most
-    // KEY_RELOAD_INTERVAL late); the removal slack covers tokens the old key signs meanwhile.
-    signing: async () => (await fresh()).signing,
+    signing: async () => {
+      const now = clock.now().getTime()
+      if (now - current.at >= KEY_RELOAD_INTERVAL * 1000) reload().catch(() => {}) // the next request sees it; a failed read retries then
+      // A published key takes over at its signs_from, between reads too.
+      const signer = current.signers.findLast(s => s.from <= now) ?? current.signers[0]
+      if (!signer) throw new Error('no signing key')
+      return signer
+    },
     verificationKeys: async (kid) => {
       let loaded = await fresh()
       let key = loaded.verifying.get(kid)

@@ -1,6 +1,7 @@
 import type { FastifyRequest, onRequestHookHandler } from 'fastify'
 import type { Actor } from '../actor.js'
-import { UnauthorizedError } from '../errors.js'
+import { AppError } from '../errors.js'
+import { authorizeRequest } from './authorize.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -10,7 +11,8 @@ declare module 'fastify' {
 }
 
 export interface TokenVerifier {
-  verify: (token: string) => Promise<{ sub: string, sid: string, role: Actor['role'], email: string }>
+  /** Verifies a bearer token; `scopes` only for a scoped token (personal access token). Throws when it is not valid. */
+  verify: (token: string) => Promise<{ sub: string, sid: string, role: Actor['role'], email: string, scopes?: readonly string[] }>
 }
 export interface SessionChecker {
   isLive: (sid: string, userId: string) => Promise<boolean>
@@ -26,30 +28,33 @@ export function bearerToken (header: string | undefined): string | undefined {
 
 /**
  * Makes the onRequest hook of protected routes: a verified access token whose session is still live
- * becomes `request.principal`. Verification failures are 401 invalid_token; a session check that
- * cannot be made propagates (503), it never lets the request through.
+ * becomes `request.principal`, once the route's `config.auth` (role, scope) allows it. Verification
+ * failures are 401 invalid_token, a missing role or scope 403 — all before the input is validated;
+ * a session check that cannot be made propagates (503), it never lets the request through.
  */
 export function makeAuthenticate ({ tokens, sessions }: { tokens: TokenVerifier, sessions: SessionChecker }): onRequestHookHandler {
   return async function authenticate (req) {
     const token = bearerToken(req.headers.authorization)
-    if (!token) throw new UnauthorizedError('unauthenticated', 'Authentication required: send an access token as "Authorization: Bearer <token>"')
+    if (!token) throw new AppError('unauthenticated', { detail: 'Authentication required: send an access token as "Authorization: Bearer <token>"' })
     let claims
     try {
       claims = await tokens.verify(token)
     } catch (err) {
       req.log.info({ code: 'invalid_token', reason: (err as Error).message }, 'access token rejected')
-      throw new UnauthorizedError('invalid_token', 'The access token is invalid or expired', true)
+      throw new AppError('invalid_token', { detail: 'The access token is invalid or expired' })
     }
     if (!await sessions.isLive(claims.sid, claims.sub)) {
       req.log.info({ code: 'invalid_token', reason: 'session revoked', sid: claims.sid }, 'access token rejected')
-      throw new UnauthorizedError('invalid_token', 'The session of this access token has ended', true)
+      throw new AppError('invalid_token', { detail: 'The session of this access token has ended' })
     }
-    req.principal = { userId: claims.sub, sessionId: claims.sid, role: claims.role, email: claims.email }
+    const actor: Actor = { userId: claims.sub, sessionId: claims.sid, role: claims.role, email: claims.email, ...(claims.scopes ? { scopes: claims.scopes } : {}) }
+    authorizeRequest(req, actor)
+    req.principal = actor
   }
 }
 
 /** The principal of a request behind the authenticate hook. */
 export function principal (req: FastifyRequest): Actor {
-  if (!req.principal) throw new UnauthorizedError('unauthenticated', 'Authentication required')
+  if (!req.principal) throw new AppError('unauthenticated', { detail: 'Authentication required' })
   return req.principal
 }

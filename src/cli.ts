@@ -1,7 +1,6 @@
 import cluster from 'node:cluster'
 import { availableParallelism } from 'node:os'
 import { parseArgs } from 'node:util'
-import { config as readDotenv } from 'dotenv'
 import { auditCommand } from './cli/audit.js'
 import { CliInputError, createAdmin } from './cli/create-admin.js'
 import { keysCommand } from './cli/keys.js'
@@ -20,6 +19,18 @@ const USAGE = `Usage:
   taskflow keys list | rotate | revoke KID
                                    the EdDSA signing keys: list them, publish a new one, withdraw one
   taskflow audit verify            check the audit log's hash chain`
+
+/**
+ * Reads `./.env` into process.env (Node's own parser, process.loadEnvFile); variables already set
+ * win. A missing file is fine; any other read error is reported.
+ */
+function loadDotEnv (): void {
+  try {
+    process.loadEnvFile()
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') fail(`cannot read .env: ${(err as Error).message}`)
+  }
+}
 
 function fail (message: string, code = 1): never {
   process.stderr.write(`taskflow: ${message}\n`)
@@ -78,7 +89,7 @@ async function main (argv: string[]): Promise<void> {
     if (!command) process.exitCode = 2
     return
   }
-  readDotenv({ quiet: true })
+  loadDotEnv()
   let config: Config
   try {
     config = loadConfig(process.env)

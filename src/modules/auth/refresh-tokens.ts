@@ -6,6 +6,10 @@ import { newSecret, sha256 } from '../../core/ids.js'
 import type { Sessions } from './sessions.js'
 import { sessionsTable, spentRefreshTokensTable, type SessionRow } from './sessions.table.js'
 
+/**
+ * What a refresh token turned out to be: live (rotated: here is its successor; `grace` when it was the
+ * just-replaced token answered within the window), already spent (reused: its session is now revoked), or unknown.
+ */
 export type RotateResult =
   | { kind: 'rotated', session: Pick<SessionRow, 'id' | 'user_id'>, refreshToken: string, grace: boolean }
   | { kind: 'reused', session: SessionRow }

@@ -7,6 +7,7 @@ import { newId, newSecret, sha256 } from '../../core/ids.js'
 import type { SessionCache } from './session-cache.js'
 import { sessionsTable, spentRefreshTokensTable, type SessionRow } from './sessions.table.js'
 
+/** Storage, cache and clock; REFRESH_TOKEN_TTL, SESSION_MAX_AGE and ACCESS_TOKEN_TTL in seconds. */
 export interface SessionsOptions {
   db: Db
   cache: SessionCache

@@ -126,9 +126,12 @@ describe(`signing-key rotation [${storageLabel}]`, () => {
     ctx.clock.set(new Date((current?.signs_from.getTime() ?? 0) + 86_400_000))
     const due = await ctx.make.login({ email: user.email })
     assert.equal(kidOf(due.access_token), current?.kid, 'the new key does not sign yet')
+    // Signing never waits for the database: the read (and the rotation) it started in the background is
+    // awaited by the next request that needs the keys, here the JWKS.
+    const kids = await jwksKids(ctx.app)
     const published = (await keysOf(ctx).list()).filter(k => k.state === 'published')
     assert.equal(published.length, 1)
-    assert.ok((await jwksKids(ctx.app)).includes(published[0]?.kid ?? ''))
+    assert.ok(kids.includes(published[0]?.kid ?? ''))
     assert.ok((published[0]?.signs_from.getTime() ?? 0) - ctx.clock.now().getTime() >= 5 * 60 * 1000)
     ctx.clock.advance(PUBLISH_LEAD + KEY_RELOAD_INTERVAL)
     const rotated = await ctx.make.login({ email: user.email })

@@ -3434,6 +3434,100 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/audit-events/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Check the audit log's hash chain; names the first changed, inserted or removed event */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            ok: boolean;
+                            checked: number;
+                            first_invalid_id: string | null;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/tasks/{id}": {
         parameters: {
             query?: never;

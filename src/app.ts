@@ -9,7 +9,9 @@ import { registerHardening } from './core/http/hardening.js'
 import { lifecyclePlugin, requestId } from './core/http/lifecycle.js'
 import { createMetrics, registerMetrics } from './core/metrics.js'
 import { limiterFactory } from './core/rate-limit.js'
-import { createAuditService } from './modules/audit/index.js'
+import { auditRetentionRule, createAuditChain, createAuditService } from './modules/audit/index.js'
+import { createCleanup } from './jobs/cleanup.js'
+import { startBackgroundJobs } from './jobs/index.js'
 import { makeAuthenticate } from './core/http/authenticate.js'
 import { clientErrorHandler, frameworkErrors, registerErrorHandler } from './core/http/error-handler.js'
 import { operationsRoutes, runProbes, type Probe } from './core/http/operations.routes.js'
@@ -20,7 +22,7 @@ import { createCursors } from './core/pagination.js'
 import { loadServerSecret } from './core/server-secrets.js'
 import {
   authModule, createAccessTokens, createAuthRateLimits, createAuthService, createMemorySessionCache, createPasswordHasher,
-  createRedisSessionCache, createSessions, createUsersAuthPort, loadKeySet, wellKnownRoutes, type SessionCache
+  createRedisSessionCache, createRefreshTokens, createSessions, createUsersAuthPort, loadKeyRing, sessionCleanupRules, wellKnownRoutes, type SessionCache
 } from './modules/auth/index.js'
 import { adminModule, createAdminService } from './modules/admin/index.js'
 import { createTasksService, tasksModule } from './modules/tasks/index.js'
@@ -38,6 +40,8 @@ export interface AppDeps {
   logger?: boolean
   /** Where log lines go (tests capture them); stdout by default. */
   logStream?: NodeJS.WritableStream
+  /** Background jobs (audit sealer, clean-up); tests switch them off and run them by hand. Default on. */
+  jobs?: boolean
 }
 
 /** Builds the whole application from its dependencies. Never listens: the server (or a test) does. */
@@ -71,7 +75,9 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   const metrics = createMetrics({ defaultMetrics: config.metrics.defaultMetrics })
   registerMetrics(app, metrics, config.metrics.token)
 
-  const keys = await loadKeySet({ db: database.db, clock, alg: config.auth.alg, secret: config.auth.secret })
+  const keys = await loadKeyRing({
+    db: database.db, clock, alg: config.auth.alg, secret: config.auth.secret, previousSecret: config.auth.previousSecret, accessTtl: config.auth.accessTtl, rotationDays: config.auth.keyRotationDays
+  })
   const accessTokens = createAccessTokens({ keys, issuer: config.auth.issuer, audience: config.auth.audience, ttlSeconds: config.auth.accessTtl, clock })
   const hasher = await createPasswordHasher({ concurrency: config.passwords.hashConcurrency, queueLimit: config.passwords.hashQueueLimit })
   // Running handlers may still hash: the workers end only after them.
@@ -82,16 +88,23 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
     db: database.db, cache: sessionCache, clock, refreshTtl: config.auth.refreshTtl, sessionMaxAge: config.auth.sessionMaxAge, accessTtl: config.auth.accessTtl
   })
   const cursors = createCursors(await loadServerSecret(database.db, 'cursor'))
+  const refreshTokens = createRefreshTokens({ db: database.db, clock, sessions, refreshTtl: config.auth.refreshTtl, graceSeconds: config.auth.refreshReuseGrace })
   const audit = createAuditService({ db: database.db, clock, log: app.log, cursors })
   const policy = { minLength: config.passwords.minLength, requireCharacterClasses: config.passwords.requireCharacterClasses }
   const limits = createAuthRateLimits({ limiter: limiterFactory(config.rateLimit.enabled, redis), limits: config.rateLimit, metrics, audit })
   const usersStore = createUsersStore(database.db)
   const auth = createAuthService({
-    db: database.db, users: usersStore, clock, hasher, sessions, accessTokens, policy, audit, metrics, throttle: limits.accountThrottle
+    db: database.db, users: usersStore, clock, hasher, sessions, refreshTokens, accessTokens, policy, audit, metrics, throttle: limits.accountThrottle
   })
   const users = createUsersService({ store: usersStore, clock, audit, auth: createUsersAuthPort({ hasher, sessions, policy }) })
   const tasks = createTasksService({ db: database.db, clock, cursors })
-  const admin = createAdminService({ db: database.db, users: usersStore, clock, tasks, sessions, audit, cursors })
+  const auditChain = createAuditChain({ db: database.db })
+  const admin = createAdminService({ db: database.db, users: usersStore, clock, tasks, sessions, audit, auditChain, cursors })
+  // The clean-up's list: each feature adds the rows it owns (mail, MFA and idempotency keys later).
+  const cleanup = createCleanup({
+    db: database.db, clock, metrics, log: app.log, rules: [...sessionCleanupRules(), ...auditRetentionRule(auditChain, config.audit.retentionDays)]
+  })
+  if (deps.jobs !== false) startBackgroundJobs(app, { auditChain, cleanup, metrics })
   const authenticate = makeAuthenticate({ tokens: accessTokens, sessions })
 
   const probes: Probe[] = [{ name: 'database', check: database.ping }]

@@ -1,7 +1,9 @@
 import cluster from 'node:cluster'
 import { availableParallelism } from 'node:os'
 import { parseArgs } from 'node:util'
+import { auditCommand } from './cli/audit.js'
 import { CliInputError, createAdmin } from './cli/create-admin.js'
+import { keysCommand } from './cli/keys.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
 import { systemClock } from './core/clock.js'
 import { DataDirLockedError } from './core/data-dir-lock.js'
@@ -13,7 +15,10 @@ const USAGE = `Usage:
   taskflow serve [--workers N]     start the server (N > 1 needs DATABASE_URL and REDIS_URL; 0 = one per core)
   taskflow migrate                 apply database migrations
   taskflow create-admin --email E --password P [--username U]
-                                   create an admin, or promote the existing user with that email`
+                                   create an admin, or promote the existing user with that email
+  taskflow keys list | rotate | revoke KID
+                                   the EdDSA signing keys: list them, publish a new one, withdraw one
+  taskflow audit verify            check the audit log's hash chain`
 
 /**
  * Reads `./.env` into process.env (Node's own parser, process.loadEnvFile); variables already set
@@ -106,6 +111,15 @@ async function main (argv: string[]): Promise<void> {
       if (!values.email || !values.password) fail(`create-admin needs --email and --password\n${USAGE}`, 2)
       const result = await withDb(config, ({ db }) => createAdmin({ db, clock: systemClock, config }, { email: values.email ?? '', password: values.password ?? '', username: values.username }))
       process.stdout.write(result.created ? `created admin ${values.email} (${result.id})\n` : `promoted existing user ${values.email} (${result.id}) to admin; password unchanged\n`)
+      return
+    }
+    case 'keys':
+      process.stdout.write(`${await withDb(config, ({ db }) => keysCommand({ db, clock: systemClock, config }, rest))}\n`)
+      return
+    case 'audit': {
+      const result = await withDb(config, ({ db }) => auditCommand({ db, clock: systemClock, config }, rest))
+      if (result.ok) process.stdout.write(`${result.message}\n`)
+      else fail(result.message)
       return
     }
     default:

@@ -54,6 +54,15 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({ JWT_ALG: 'HS256', JWT_SECRET: 'k'.repeat(32) }).auth.alg, 'HS256')
   })
 
+  it('when the key, grace and retention settings are unset or given, then the API.md defaults apply or the values (0 allowed)', () => {
+    const d = loadConfig({})
+    assert.deepEqual([d.auth.refreshReuseGrace, d.auth.keyRotationDays, d.audit.retentionDays, d.auth.previousSecret], [10, 30, 365, undefined])
+    const c = loadConfig({ REFRESH_REUSE_GRACE: '0', JWT_KEY_ROTATION_DAYS: '0', AUDIT_RETENTION_DAYS: '0', JWT_ALG: 'HS256', JWT_SECRET: 'k'.repeat(32), JWT_SECRET_PREVIOUS: 'p'.repeat(32) })
+    assert.deepEqual([c.auth.refreshReuseGrace, c.auth.keyRotationDays, c.audit.retentionDays, c.auth.previousSecret], [0, 0, 0, 'p'.repeat(32)])
+    assert.throws(() => loadConfig({ REFRESH_REUSE_GRACE: '-1' }), /REFRESH_REUSE_GRACE/)
+    assert.throws(() => loadConfig({ JWT_ALG: 'HS256', JWT_SECRET: 'k'.repeat(32), JWT_SECRET_PREVIOUS: 'short' }), /JWT_SECRET_PREVIOUS/)
+  })
+
   it('when NODE_ENV=production, then unsafe settings are refused', () => {
     assert.throws(() => loadConfig({ NODE_ENV: 'production', JWT_ALG: 'HS256', JWT_SECRET: 'a'.repeat(40) }), /weak/)
     assert.throws(() => loadConfig({ NODE_ENV: 'production', RATE_LIMIT_ENABLED: 'false' }), /RATE_LIMIT_ENABLED/)

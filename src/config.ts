@@ -22,6 +22,10 @@ export const EnvSchema = Type.Object({
   ACCESS_TOKEN_TTL: Seconds(900, 60),
   REFRESH_TOKEN_TTL: Seconds(2592000, 60),
   SESSION_MAX_AGE: Seconds(7776000, 60),
+  REFRESH_REUSE_GRACE: Type.Integer({ minimum: 0, maximum: 300, default: 10 }), // seconds; 0 off
+  JWT_KEY_ROTATION_DAYS: Type.Integer({ minimum: 0, maximum: 3650, default: 30 }), // 0 never
+  JWT_SECRET_PREVIOUS: Type.Optional(Type.String()),
+  AUDIT_RETENTION_DAYS: Type.Integer({ minimum: 0, maximum: 36500, default: 365 }), // 0 keeps forever
   TRUST_PROXY: Type.String({ default: 'false' }),
   RATE_LIMIT_ENABLED: Type.Optional(Bool),
   RATE_LIMIT_LOGIN_PER_IP: Type.Integer({ minimum: 1, default: 5 }),
@@ -59,6 +63,16 @@ export interface Config {
     readonly accessTtl: number
     readonly refreshTtl: number
     readonly sessionMaxAge: number
+    /** Seconds in which the just-replaced refresh token is answered again (0 off). */
+    readonly refreshReuseGrace: number
+    /** EdDSA: days between automatic key rotations (0 never). */
+    readonly keyRotationDays: number
+    /** HS256: an old secret still accepted for verification. */
+    readonly previousSecret: string | undefined
+  }
+  readonly audit: {
+    /** Days audit events are kept (0 forever). */
+    readonly retentionDays: number
   }
   readonly passwords: {
     readonly minLength: number
@@ -123,6 +137,9 @@ export function loadConfig (source: Record<string, string | undefined>): Config 
     if (e.JWT_SECRET === undefined || Buffer.byteLength(e.JWT_SECRET) < 32) {
       throw new ConfigError('JWT_SECRET of at least 32 bytes is required when JWT_ALG=HS256')
     }
+    if (e.JWT_SECRET_PREVIOUS !== undefined && Buffer.byteLength(e.JWT_SECRET_PREVIOUS) < 32) {
+      throw new ConfigError('JWT_SECRET_PREVIOUS must be at least 32 bytes, like JWT_SECRET')
+    }
     if (production && new Set(e.JWT_SECRET).size < 10) {
       throw new ConfigError('JWT_SECRET looks weak: use 32+ random bytes (e.g. openssl rand -base64 48)')
     }
@@ -145,8 +162,12 @@ export function loadConfig (source: Record<string, string | undefined>): Config 
       audience: e.JWT_AUDIENCE,
       accessTtl: e.ACCESS_TOKEN_TTL,
       refreshTtl: e.REFRESH_TOKEN_TTL,
-      sessionMaxAge: e.SESSION_MAX_AGE
+      sessionMaxAge: e.SESSION_MAX_AGE,
+      refreshReuseGrace: e.REFRESH_REUSE_GRACE,
+      keyRotationDays: e.JWT_KEY_ROTATION_DAYS,
+      previousSecret: e.JWT_ALG === 'HS256' ? e.JWT_SECRET_PREVIOUS : undefined
     }),
+    audit: Object.freeze({ retentionDays: e.AUDIT_RETENTION_DAYS }),
     passwords: Object.freeze({
       minLength: e.PASSWORD_MIN_LENGTH,
       requireCharacterClasses: e.PASSWORD_REQUIRE_CHARACTER_CLASSES === 'true',

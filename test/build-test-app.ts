@@ -83,7 +83,7 @@ export async function buildTestApp (t: TestContext, env: Record<string, string> 
   const clock = manualClock(new Date())
   const memory = createMemorySessionCache()
   const sessionCache = redis ? createRedisSessionCache(redis) : memory
-  const app = await buildApp({ config, database, redis, clock, sessionCache, logger: options.logStream !== undefined, ...options })
+  const app = await buildApp({ config, database, redis, clock, sessionCache, logger: options.logStream !== undefined, jobs: false, ...options })
   t.after(() => app.close())
   const flushCache = async () => {
     if (!redis) { memory.clear(); return }

@@ -58,6 +58,8 @@ export function createMetrics ({ defaultMetrics }: { defaultMetrics: boolean }) 
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers
     }),
+    cleanupDeleted: new Counter({ name: 'cleanup_rows_deleted_total', help: 'Rows removed by the background clean-up, by table', labelNames: ['table'] as const, registers }),
+    auditSealed: new Counter({ name: 'audit_events_sealed_total', help: 'Audit events chained by the sealer', registers }),
     httpDuration: new Histogram({
       name: 'http_request_duration_seconds',
       help: 'HTTP request duration by route template',

@@ -9,7 +9,7 @@ import { storageLabel } from '../test-env.js'
 
 describe(`audit log [${storageLabel}]`, () => {
   it('when a user goes through every auth flow, then each event is recorded once, with ip and agent, and no secret anywhere', async (t) => {
-    const { app, make, database } = await buildTestApp(t)
+    const { app, make, database, clock, config } = await buildTestApp(t)
     const headers = { 'user-agent': 'audit-test/1.0' }
     const email = uniqueEmail('audit')
     const reg = await make.register({ email }, headers)
@@ -18,6 +18,7 @@ describe(`audit log [${storageLabel}]`, () => {
     assert.equal(badLogin.statusCode, 401)
     const second = await make.login({ email })
     const refreshed = (await app.inject({ method: 'POST', url: '/v1/auth/refresh', headers, payload: { refresh_token: second.refresh_token } })).json()
+    clock.advance(config.auth.refreshReuseGrace + 1)
     await app.inject({ method: 'POST', url: '/v1/auth/refresh', headers, payload: { refresh_token: second.refresh_token } }) // reuse
     const third = await make.login({ email })
     const sessions = (await app.inject({ method: 'GET', url: '/v1/auth/sessions', headers: make.bearer(third.access_token) })).json().data as Array<{ id: string, current: boolean }>

@@ -5,7 +5,7 @@ import { bearerSecurity as security } from '../../core/http/openapi.js'
 import { IdParams, NoContent, Problem } from '../../core/schemas.js'
 import { TaskPage } from '../tasks/index.js'
 import { UserView } from '../users/index.js'
-import { AuditPage, AuditQuery } from '../audit/index.js'
+import { AuditPage, AuditQuery, AuditVerifyResult } from '../audit/index.js'
 import { AdminTaskQuery, AdminUserPatch, AdminUserQuery, UserPage } from './admin.schemas.js'
 import type { AdminService } from './admin.service.js'
 
@@ -39,6 +39,10 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ admin: AdminService }> = a
   app.get('/audit-events', {
     schema: { tags: ['admin'], summary: 'The audit log, newest first', security, querystring: AuditQuery, response: { 200: AuditPage, ...errors } }
   }, async (req) => admin.listAuditEvents(req.query))
+
+  app.get('/audit-events/verify', {
+    schema: { tags: ['admin'], summary: 'Check the audit log\'s hash chain; names the first changed, inserted or removed event', security, response: { 200: AuditVerifyResult, 401: Problem, 403: Problem } }
+  }, async () => admin.verifyAuditLog())
 
   app.delete('/tasks/:id', {
     schema: { tags: ['admin'], summary: 'Delete anyone\'s task', security, params: IdParams, response: { 204: NoContent, ...errors, 404: Problem } }

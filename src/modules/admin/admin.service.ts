@@ -1,5 +1,5 @@
 import type { Actor, RequestMeta } from '../../core/actor.js'
-import type { AuditListQuery, AuditService } from '../audit/index.js'
+import type { AuditChain, AuditListQuery, AuditService } from '../audit/index.js'
 import type { Clock } from '../../core/clock.js'
 import type { Db } from '../../core/db.js'
 import { AppError } from '../../core/errors.js'
@@ -14,14 +14,14 @@ export interface AdminSessionsPort {
   markRevoked: (sids: readonly string[]) => Promise<void>
 }
 
-/** What the admin service composes: the users port, the tasks service, session revocation, the audit log and the cursor sealer. */
-export interface AdminDeps { db: Db, users: UsersStore, clock: Clock, tasks: TasksService, sessions: AdminSessionsPort, audit: AuditService, cursors: Cursors }
+/** What the admin service composes: the users port, the tasks service, session revocation, the audit log, its hash chain and the cursor sealer. */
+export interface AdminDeps { db: Db, users: UsersStore, clock: Clock, tasks: TasksService, sessions: AdminSessionsPort, audit: AuditService, auditChain: Pick<AuditChain, 'seal' | 'verify'>, cursors: Cursors }
 
 /**
  * The admin API's rules: user management with the last-active-admin guard, and anyone's tasks.
  * A role change, deactivation or deletion ends all the user's sessions at once.
  */
-export function createAdminService ({ db, users, clock, tasks, sessions, audit, cursors }: AdminDeps) {
+export function createAdminService ({ db, users, clock, tasks, sessions, audit, auditChain, cursors }: AdminDeps) {
   /** Throws 409 when `target` is the only active admin and the change would remove that. */
   async function guardLastAdmin (tx: Db, target: UserRow, stillActiveAdmin: boolean): Promise<void> {
     const admins = await users.lockActiveAdmins(tx)
@@ -87,7 +87,17 @@ export function createAdminService ({ db, users, clock, tasks, sessions, audit, 
       await audit.note({ type: 'task.deleted_by_admin', actorId: actor.userId, userId: task.owner_id, meta, details: { task_id: task.id, title: task.title } })
     },
 
-    listAuditEvents: (query: AuditListQuery) => audit.list(query)
+    listAuditEvents: (query: AuditListQuery) => audit.list(query),
+
+    /**
+     * Seals what is pending, then checks the whole audit hash chain (API.md "Audit integrity").
+     * Returns {ok, checked, first_invalid_id}.
+     */
+    async verifyAuditLog () {
+      await auditChain.seal()
+      const { ok, checked, first_invalid_id: firstInvalidId } = await auditChain.verify()
+      return { ok, checked, first_invalid_id: firstInvalidId }
+    }
   }
 }
 export type AdminService = ReturnType<typeof createAdminService>

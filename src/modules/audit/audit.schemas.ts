@@ -25,3 +25,9 @@ export type AuditQuery = Static<typeof AuditQuery>
 
 /** A page of audit events, newest first. */
 export const AuditPage = Page(AuditEventView)
+
+export const AuditVerifyResult = Type.Object({
+  ok: Type.Boolean(),
+  checked: Type.Integer({ minimum: 0 }),
+  first_invalid_id: Nullable(Uuid)
+})

@@ -1,2 +1,4 @@
 export { createAuditService, AUDIT_EVENT_TYPES, type AuditService, type AuditEvent, type AuditEventType, type AuditListQuery } from './audit.service.js'
 export { AuditQuery, AuditPage } from './audit.schemas.js'
+export { auditRetentionRule, createAuditChain, type AuditChain, type VerifyResult } from './chain.js'
+export { AuditVerifyResult } from './audit.schemas.js'

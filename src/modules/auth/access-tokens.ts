@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto'
-import { errors, jwtVerify, SignJWT, type JWTHeaderParameters } from 'jose'
+import { decodeProtectedHeader, errors, jwtVerify, SignJWT } from 'jose'
 import type { Clock } from '../../core/clock.js'
 import type { Role } from '../../core/schemas.js'
-import type { KeySet } from './signing-keys.js'
+import type { KeyRing, VerificationKey } from './signing-keys.js'
 
 /** What a verified access token says about its bearer. */
 export interface AccessClaims {
@@ -28,47 +28,51 @@ const REQUIRED = ['iss', 'aud', 'sub', 'sid', 'jti', 'iat', 'exp']
 const MAX_CACHED_TOKENS = 10_000
 
 /** Signing keys, `iss`/`aud` (RFC 7519 §4.1), lifetime in seconds and the clock. */
-export interface AccessTokenOptions { keys: KeySet, issuer: string, audience: string, ttlSeconds: number, clock: Clock }
+export interface AccessTokenOptions { keys: KeyRing, issuer: string, audience: string, ttlSeconds: number, clock: Clock }
 
 /** Issues and verifies access tokens (RFC 9068 `at+jwt`), with jose and only the configured algorithm. */
 export function createAccessTokens ({ keys, issuer, audience, ttlSeconds, clock }: AccessTokenOptions) {
-  const resolveKey = (header: JWTHeaderParameters) => {
-    // Only our own keys, looked up by kid: jku, x5u, x5c and jwk headers are never consulted.
+  /** Only our own keys, looked up by kid: jku, x5u, x5c and jwk headers are never consulted. */
+  const candidates = async (token: string) => {
+    let header: ReturnType<typeof decodeProtectedHeader>
+    try { header = decodeProtectedHeader(token) } catch { throw new InvalidAccessTokenError('malformed token') }
     if (typeof header.kid !== 'string') throw new InvalidAccessTokenError('missing kid')
-    const key = keys.verifying.get(header.kid)
-    if (!key) throw new InvalidAccessTokenError('unknown kid')
-    return key
+    const found = await keys.verificationKeys(header.kid)
+    if (found.length === 0) throw new InvalidAccessTokenError('unknown kid')
+    return { kid: header.kid, found }
   }
 
-  const verified = new Map<string, AccessClaims>()
+  const verified = new Map<string, AccessClaims & { kid: string }>()
 
   return {
     ttlSeconds,
 
     async sign (claims: { sub: string, sid: string, email: string, role: Role }): Promise<string> {
       const now = Math.floor(clock.now().getTime() / 1000)
+      const signing = await keys.signing()
       return new SignJWT({ sid: claims.sid, email: claims.email, role: claims.role })
-        .setProtectedHeader({ alg: keys.alg, kid: keys.signing.kid, typ: 'at+jwt' })
+        .setProtectedHeader({ alg: keys.alg, kid: signing.kid, typ: 'at+jwt' })
         .setIssuer(issuer)
         .setAudience(audience)
         .setSubject(claims.sub)
         .setJti(randomUUID())
         .setIssuedAt(now)
         .setExpirationTime(now + ttlSeconds)
-        .sign(keys.signing.key)
+        .sign(signing.key)
     },
 
     /**
      * Verifies signature first, then every claim; throws InvalidAccessTokenError with a short reason.
      * A token already verified is served from a bounded cache keyed by the exact token string: its
      * signature cannot change, and its time claims are checked again on every use, so an entry never
-     * outlives `exp`. Revocation is not cached here: the session check runs on every request.
+     * outlives `exp`, nor its key: a revoked key's tokens stop at the next key read. Session
+     * revocation is not cached here: the session check runs on every request.
      */
     async verify (token: string): Promise<AccessClaims> {
       const hit = verified.get(token)
       if (hit) {
         const now = Math.floor(clock.now().getTime() / 1000)
-        if (hit.exp > now - CLOCK_TOLERANCE && hit.iat <= now + CLOCK_TOLERANCE) return hit
+        if (hit.exp > now - CLOCK_TOLERANCE && hit.iat <= now + CLOCK_TOLERANCE && await keys.accepts(hit.kid)) return hit
         verified.delete(token)
       }
       if (token.length > MAX_TOKEN_BYTES || !COMPACT_JWS.test(token)) throw new InvalidAccessTokenError('malformed token')
@@ -82,31 +86,44 @@ export function createAccessTokens ({ keys, issuer, audience, ttlSeconds, clock 
     }
   }
 
-  async function verifyUncached (token: string): Promise<AccessClaims> {
-    try {
-      const { payload } = await jwtVerify(token, resolveKey, {
-        algorithms: [keys.alg],
-        issuer,
-        audience,
-        typ: 'at+jwt',
-        requiredClaims: REQUIRED,
-        clockTolerance: CLOCK_TOLERANCE,
-        maxTokenAge: ttlSeconds,
-        currentDate: clock.now()
-      })
-      const { sub, sid, jti, email, role, iat, exp } = payload
-      if (typeof sub !== 'string' || typeof sid !== 'string' || typeof jti !== 'string' ||
-        typeof email !== 'string' || (role !== 'user' && role !== 'admin') ||
-        typeof iat !== 'number' || typeof exp !== 'number') {
-        throw new InvalidAccessTokenError('malformed claims')
+  async function verifyUncached (token: string): Promise<AccessClaims & { kid: string }> {
+    const { kid, found } = await candidates(token)
+    for (const [i, key] of found.entries()) {
+      try {
+        return { ...await verifyWith(token, key), kid }
+      } catch (err) {
+        // HS256 with JWT_SECRET_PREVIOUS: a bad signature may be the previous secret's; try it next.
+        if (!(err instanceof errors.JWSSignatureVerificationFailed) || i === found.length - 1) throw mapError(err)
       }
-      return { sub, sid, jti, email, role, iat, exp }
-    } catch (err) {
-      if (err instanceof InvalidAccessTokenError) throw err
-      if (err instanceof errors.JWTExpired) throw new InvalidAccessTokenError('token expired')
-      if (err instanceof errors.JOSEError || err instanceof TypeError) throw new InvalidAccessTokenError('token rejected')
-      throw err
     }
+    throw new InvalidAccessTokenError('token rejected')
+  }
+
+  function mapError (err: unknown): unknown {
+    if (err instanceof InvalidAccessTokenError) return err
+    if (err instanceof errors.JWTExpired) return new InvalidAccessTokenError('token expired')
+    if (err instanceof errors.JOSEError || err instanceof TypeError) return new InvalidAccessTokenError('token rejected')
+    return err
+  }
+
+  async function verifyWith (token: string, key: VerificationKey): Promise<AccessClaims> {
+    const { payload } = await jwtVerify(token, key, {
+      algorithms: [keys.alg],
+      issuer,
+      audience,
+      typ: 'at+jwt',
+      requiredClaims: REQUIRED,
+      clockTolerance: CLOCK_TOLERANCE,
+      maxTokenAge: ttlSeconds,
+      currentDate: clock.now()
+    })
+    const { sub, sid, jti, email, role, iat, exp } = payload
+    if (typeof sub !== 'string' || typeof sid !== 'string' || typeof jti !== 'string' ||
+      typeof email !== 'string' || (role !== 'user' && role !== 'admin') ||
+      typeof iat !== 'number' || typeof exp !== 'number') {
+      throw new InvalidAccessTokenError('malformed claims')
+    }
+    return { sub, sid, jti, email, role, iat, exp }
   }
 }
 export type AccessTokens = ReturnType<typeof createAccessTokens>

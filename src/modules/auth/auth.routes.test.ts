@@ -189,10 +189,11 @@ describe(`auth routes [${storageLabel}]`, () => {
       assert.equal(next.statusCode, 200)
     })
 
-    it('when a spent refresh token is presented again, then 401 and the whole session is revoked', async (t) => {
-      const { app, make } = await buildTestApp(t)
+    it('when a spent refresh token is presented again after the grace window, then 401 and the whole session is revoked', async (t) => {
+      const { app, make, clock, config } = await buildTestApp(t)
       const user = await make.user()
       const first = (await app.inject({ method: 'POST', url: '/v1/auth/refresh', payload: { refresh_token: user.tokens.refresh_token } })).json()
+      clock.advance(config.auth.refreshReuseGrace + 1)
       const replay = await app.inject({ method: 'POST', url: '/v1/auth/refresh', payload: { refresh_token: user.tokens.refresh_token } })
       assert.equal(replay.statusCode, 401)
       assert.equal(replay.json().code, 'refresh_token_invalid')
@@ -205,8 +206,8 @@ describe(`auth routes [${storageLabel}]`, () => {
       assert.match(String(me.headers['www-authenticate']), /error="invalid_token"/)
     })
 
-    it('when the same refresh token is used concurrently, then at most one request wins', async (t) => {
-      const { app, make } = await buildTestApp(t)
+    it('when the same refresh token is used concurrently with the grace window off, then exactly one request wins', async (t) => {
+      const { app, make } = await buildTestApp(t, { REFRESH_REUSE_GRACE: '0' })
       const user = await make.user()
       const results = await Promise.all(Array.from({ length: 6 }, () =>
         app.inject({ method: 'POST', url: '/v1/auth/refresh', payload: { refresh_token: user.tokens.refresh_token } })))

@@ -10,6 +10,7 @@ import type { AccountThrottle } from './account-throttle.js'
 import type { AccessTokens } from './access-tokens.js'
 import { checkPassword, type PolicyOptions } from './password-policy.js'
 import type { PasswordHasher } from './passwords.js'
+import type { RefreshTokens } from './refresh-tokens.js'
 import type { Sessions } from './sessions.js'
 
 /** What the auth flows use: storage, the users port, hashing, sessions, tokens, policy, audit, throttle, metrics. */
@@ -19,6 +20,7 @@ export interface AuthDeps {
   clock: Clock
   hasher: PasswordHasher
   sessions: Sessions
+  refreshTokens: RefreshTokens
   accessTokens: AccessTokens
   policy: PolicyOptions
   audit: AuditService
@@ -57,7 +59,7 @@ export function conflictFromUniqueViolation (err: unknown): AppError | undefined
  * The authentication flows: register, login (JSON and the password grant), refresh, logout and the
  * session list. Transport-free: routes map its results and errors to HTTP.
  */
-export function createAuthService ({ db, users, clock, hasher, sessions, accessTokens, policy, audit, throttle, metrics }: AuthDeps) {
+export function createAuthService ({ db, users, clock, hasher, sessions, refreshTokens, accessTokens, policy, audit, throttle, metrics }: AuthDeps) {
   /** Starts a session and signs its first access token; returns the pair and the session id. */
   async function issue (tx: Db, user: UserRow, meta: RequestMeta): Promise<TokenPair & { sessionId: string }> {
     const { session, refreshToken } = await sessions.create(tx, user.id, meta)
@@ -132,7 +134,7 @@ export function createAuthService ({ db, users, clock, hasher, sessions, accessT
     /** Rotates a refresh token; reuse of a spent one has already revoked its session when this throws. */
     refresh: (presented: string, meta: RequestMeta): Promise<TokenPair> => timed(metrics, 'refresh', async () => {
       const invalid = () => new AppError('refresh_token_invalid', { detail: 'Refresh token is invalid, expired or revoked' })
-      const result = await sessions.rotate(presented)
+      const result = await refreshTokens.rotate(presented)
       if (result.kind === 'reused') {
         metrics.tokenReuse.inc()
         await audit.note({ type: 'token.reuse_detected', userId: result.session.user_id, meta, details: { session_id: result.session.id } })
@@ -145,7 +147,7 @@ export function createAuthService ({ db, users, clock, hasher, sessions, accessT
       }
       const accessToken = await accessTokens.sign({ sub: user.id, sid: result.session.id, email: user.email, role: user.role })
       metrics.tokenRefresh.inc()
-      await audit.note({ type: 'token.refresh', actorId: user.id, userId: user.id, meta, details: { session_id: result.session.id } })
+      await audit.note({ type: 'token.refresh', actorId: user.id, userId: user.id, meta, details: { session_id: result.session.id, ...(result.grace ? { grace: true } : {}) } })
       return { access_token: accessToken, token_type: 'Bearer', expires_in: accessTokens.ttlSeconds, refresh_token: result.refreshToken, user }
     }),
 

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm'
 import { index, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core'
 import { usersTable } from '../users/users.table.js'
 
@@ -12,11 +13,23 @@ export const sessionsTable = pgTable('sessions', {
   last_used_at: timestamp('last_used_at', { withTimezone: true, mode: 'date' }).notNull(),
   /** Absolute end: login + SESSION_MAX_AGE; rotation never extends it. */
   expires_at: timestamp('expires_at', { withTimezone: true, mode: 'date' }).notNull(),
+  /**
+   * Refresh grace (REFRESH_REUSE_GRACE): the hash of the token the current one replaced, when that
+   * rotation happened, and the current token sealed (AES-256-GCM) under a key derived from the
+   * replaced token, so only a holder of that token can recover it, and only within the window.
+   */
+  previous_hash: text('previous_hash'),
+  rotated_at: timestamp('rotated_at', { withTimezone: true, mode: 'date' }),
+  successor_sealed: text('successor_sealed'),
   revoked_at: timestamp('revoked_at', { withTimezone: true, mode: 'date' }),
   revoked_reason: text('revoked_reason'),
   ip: text('ip'),
   user_agent: text('user_agent')
-}, (t) => [index('sessions_user_id_idx').on(t.user_id)])
+}, (t) => [
+  index('sessions_user_id_idx').on(t.user_id),
+  index('sessions_previous_hash_idx').on(t.previous_hash),
+  index('sessions_ended_at_idx').using('btree', sql`least(coalesce(${t.revoked_at}, 'infinity'::timestamptz), ${t.expires_at}, ${t.refresh_expires_at})`)
+])
 
 /** Hashes of refresh tokens already rotated away: presenting one again is reuse, and ends the session. */
 export const spentRefreshTokensTable = pgTable('spent_refresh_tokens', {

@@ -1,16 +1,11 @@
 import { and, desc, eq, gt, isNull, ne, sql } from 'drizzle-orm'
 import type { Clock } from '../../core/clock.js'
 import { rawRows, type Db } from '../../core/db.js'
+import type { CleanupRule } from '../../jobs/cleanup.js'
 import type { RequestMeta } from '../../core/actor.js'
 import { newId, newSecret, sha256 } from '../../core/ids.js'
 import type { SessionCache } from './session-cache.js'
 import { sessionsTable, spentRefreshTokensTable, type SessionRow } from './sessions.table.js'
-
-/** What a refresh token turned out to be: live (rotated: here is its successor), already spent (reused: its session is now revoked), or unknown. */
-export type RotateResult =
-  | { kind: 'rotated', session: Pick<SessionRow, 'id' | 'user_id'>, refreshToken: string }
-  | { kind: 'reused', session: SessionRow }
-  | { kind: 'invalid' }
 
 /** Storage, cache and clock; REFRESH_TOKEN_TTL, SESSION_MAX_AGE and ACCESS_TOKEN_TTL in seconds. */
 export interface SessionsOptions {
@@ -27,8 +22,8 @@ const minDate = (a: Date, b: Date) => (a.getTime() <= b.getTime() ? a : b)
 
 /**
  * Sessions: one per login, kept in PostgreSQL (the source of truth) and mirrored in the session cache.
- * Refresh tokens are opaque, stored only as SHA-256 hashes, and rotate on every use; rotation is one
- * conditional UPDATE, so of concurrent refreshes with one token at most one wins.
+ * This file owns the session life-cycle (start, liveness, revocation, listing); refresh-token
+ * rotation and reuse detection live in refresh-tokens.ts.
  */
 export function createSessions ({ db, cache, clock, refreshTtl, sessionMaxAge, accessTtl }: SessionsOptions) {
   /** A revocation must outlive every access token of the session (plus clock tolerance). */
@@ -84,41 +79,6 @@ export function createSessions ({ db, cache, clock, refreshTtl, sessionMaxAge, a
       return { session, refreshToken }
     },
 
-    /**
-     * Exchanges a refresh token for a new one. A token already rotated away means theft is likely:
-     * the whole session is revoked ('reused'). Unknown, expired or revoked tokens are 'invalid'.
-     */
-    async rotate (presented: string): Promise<RotateResult> {
-      const hash = sha256(presented)
-      const next = newSecret()
-      const now = clock.now()
-      // One statement, so one round trip and one commit: rotate the live session holding this token and
-      // record the token as spent. Of concurrent rotations with one token, the row lock lets one win.
-      const [session] = await rawRows<{ id: string, user_id: string }>(db, sql`
-        with rotated as (
-          update ${sessionsTable}
-          set refresh_hash = ${sha256(next)}, refresh_expires_at = least(${addSeconds(now, refreshTtl)}, expires_at), last_used_at = ${now}
-          where refresh_hash = ${hash} and revoked_at is null and expires_at > ${now} and refresh_expires_at > ${now}
-          returning id, user_id
-        ), spent as (
-          insert into ${spentRefreshTokensTable} (token_hash, session_id, spent_at) select ${hash}, id, ${now} from rotated
-        )
-        select id, user_id from rotated`)
-      if (session) return { kind: 'rotated', session, refreshToken: next }
-      const result = await db.transaction(async (tx): Promise<RotateResult> => {
-        const [spent] = await tx.select({ session: sessionsTable }).from(spentRefreshTokensTable)
-          .innerJoin(sessionsTable, eq(sessionsTable.id, spentRefreshTokensTable.session_id))
-          .where(eq(spentRefreshTokensTable.token_hash, hash)).limit(1)
-        if (!spent) return { kind: 'invalid' }
-        if (spent.session.revoked_at === null) {
-          await tx.update(sessionsTable).set({ revoked_at: now, revoked_reason: 'refresh_token_reused' }).where(eq(sessionsTable.id, spent.session.id))
-        }
-        return { kind: 'reused', session: spent.session }
-      })
-      if (result.kind === 'reused') await markRevoked([result.session.id])
-      return result
-    },
-
     /** Is the session behind an access token still live? One cache round trip; the database on a miss. */
     async isLive (sid: string, userId: string): Promise<boolean> {
       if (undelivered.has(sid)) return false
@@ -169,3 +129,40 @@ export function createSessions ({ db, cache, clock, refreshTtl, sessionMaxAge, a
   }
 }
 export type Sessions = ReturnType<typeof createSessions>
+
+/** Ended sessions are kept this long (for the sessions list and investigations), then removed. */
+export const ENDED_SESSION_RETENTION_DAYS = 30
+
+/** When a session ended: revoked, past its absolute end, or its refresh token expired (matches sessions_ended_at_idx). */
+const endedAt = sql`least(coalesce(${sessionsTable.revoked_at}, 'infinity'::timestamptz), ${sessionsTable.expires_at}, ${sessionsTable.refresh_expires_at})`
+
+/**
+ * Clean-up rules for sessions that ended over ENDED_SESSION_RETENTION_DAYS ago: first their spent
+ * refresh tokens (up to ~8,600 per long session), then the sessions, each in bounded batches.
+ */
+export function sessionCleanupRules (): CleanupRule[] {
+  const cutoff = (now: Date) => new Date(now.getTime() - ENDED_SESSION_RETENTION_DAYS * 86_400_000)
+  const count = async (tx: Db, statement: ReturnType<typeof sql>) => (await rawRows<{ n: number }>(tx, statement))[0]?.n ?? 0
+  return [
+    {
+      table: 'spent_refresh_tokens',
+      deleteBatch: (tx, now, limit) => count(tx, sql`
+        with doomed as (
+          select s.token_hash from ${spentRefreshTokensTable} s join ${sessionsTable} on ${sessionsTable.id} = s.session_id
+          where ${endedAt} < ${cutoff(now)} limit ${limit}
+        ), deleted as (delete from ${spentRefreshTokensTable} where token_hash in (select token_hash from doomed) returning 1)
+        select count(*)::int as n from deleted`)
+    },
+    {
+      table: 'sessions',
+      deleteBatch: (tx, now, limit) => count(tx, sql`
+        with doomed as (
+          select ${sessionsTable.id} as id from ${sessionsTable}
+          where ${endedAt} < ${cutoff(now)}
+            and not exists (select 1 from ${spentRefreshTokensTable} s where s.session_id = ${sessionsTable.id})
+          limit ${limit}
+        ), deleted as (delete from ${sessionsTable} where id in (select id from doomed) returning 1)
+        select count(*)::int as n from deleted`)
+    }
+  ]
+}

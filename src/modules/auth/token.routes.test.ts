@@ -64,12 +64,13 @@ describe(`POST /v1/auth/token (RFC 6749) [${storageLabel}]`, () => {
     assert.equal(bodies[0], bodies[1])
   })
 
-  it('when refreshing, then a new pair comes back; the spent token then is invalid_grant and revokes the session', async (t) => {
-    const { app, make } = await buildTestApp(t)
+  it('when refreshing, then a new pair comes back; the spent token after the grace window is invalid_grant and revokes the session', async (t) => {
+    const { app, make, clock, config } = await buildTestApp(t)
     const user = await make.user()
     const first = await app.inject({ method: 'POST', url: '/v1/auth/token', headers: FORM, payload: form({ grant_type: 'refresh_token', refresh_token: user.tokens.refresh_token }) })
     assert.equal(first.statusCode, 200)
     const fresh = first.json()
+    clock.advance(config.auth.refreshReuseGrace + 1)
     const replay = await app.inject({ method: 'POST', url: '/v1/auth/token', headers: FORM, payload: form({ grant_type: 'refresh_token', refresh_token: user.tokens.refresh_token }) })
     assertOAuthError(replay, 'invalid_grant')
     const me = await app.inject({ method: 'GET', url: '/v1/users/me', headers: make.bearer(fresh.access_token) })

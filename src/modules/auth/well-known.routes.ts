@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
-import type { KeySet } from './signing-keys.js'
+import { JWKS_MAX_AGE, type KeyRing } from './signing-keys.js'
 
 const Jwks = Type.Object({
   keys: Type.Array(Type.Object({ kty: Type.String(), crv: Type.String(), x: Type.String(), kid: Type.String(), alg: Type.String(), use: Type.String() }))
@@ -15,8 +15,7 @@ const Metadata = Type.Object({
 })
 
 /** JWKS and RFC 8414 metadata; `issuer` equals the tokens' `iss`. */
-export const wellKnownRoutes: FastifyPluginAsyncTypebox<{ keys: KeySet, issuer: string, publicUrl: string }> = async (app, { keys, issuer, publicUrl }) => {
-  const jwks = { keys: keys.jwks }
+export const wellKnownRoutes: FastifyPluginAsyncTypebox<{ keys: KeyRing, issuer: string, publicUrl: string }> = async (app, { keys, issuer, publicUrl }) => {
   const metadata = {
     issuer,
     token_endpoint: `${publicUrl}/v1/auth/token`,
@@ -26,7 +25,7 @@ export const wellKnownRoutes: FastifyPluginAsyncTypebox<{ keys: KeySet, issuer: 
     response_types_supported: []
   }
   app.get('/jwks.json', { schema: { tags: ['operations'], summary: 'Public signing keys (empty under HS256)', response: { 200: Jwks } } },
-    async (_req, reply) => reply.header('cache-control', 'public, max-age=300').send(jwks))
+    async (_req, reply) => reply.header('cache-control', `public, max-age=${JWKS_MAX_AGE}`).send({ keys: await keys.jwks() }))
   app.get('/oauth-authorization-server', { schema: { tags: ['operations'], summary: 'RFC 8414 authorization server metadata', response: { 200: Metadata } } },
     async (_req, reply) => reply.header('cache-control', 'public, max-age=300').send(metadata))
 }

@@ -1,0 +1,133 @@
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto'
+import { and, eq, gt, gte, isNull, sql } from 'drizzle-orm'
+import type { Clock } from '../../core/clock.js'
+import { rawRows, type Db } from '../../core/db.js'
+import { newSecret, sha256 } from '../../core/ids.js'
+import type { Sessions } from './sessions.js'
+import { sessionsTable, spentRefreshTokensTable, type SessionRow } from './sessions.table.js'
+
+/**
+ * What a refresh token turned out to be: live (rotated: here is its successor; `grace` when it was the
+ * just-replaced token answered within the window), already spent (reused: its session is now revoked), or unknown.
+ */
+export type RotateResult =
+  | { kind: 'rotated', session: Pick<SessionRow, 'id' | 'user_id'>, refreshToken: string, grace: boolean }
+  | { kind: 'reused', session: SessionRow }
+  | { kind: 'invalid' }
+
+export interface RefreshTokensOptions {
+  db: Db
+  clock: Clock
+  sessions: Pick<Sessions, 'markRevoked'>
+  refreshTtl: number
+  /** REFRESH_REUSE_GRACE in seconds; 0 turns the grace window off. */
+  graceSeconds: number
+}
+
+const addSeconds = (date: Date, seconds: number) => new Date(date.getTime() + seconds * 1000)
+
+const GRACE_INFO = 'taskflow refresh grace v1'
+
+/** A 256-bit key that only a holder of `token` can derive (HKDF-SHA256, RFC 5869). */
+const graceKey = (token: string): Buffer => Buffer.from(hkdfSync('sha256', Buffer.from(token, 'utf8'), Buffer.alloc(0), GRACE_INFO, 32))
+
+/**
+ * Seals `successor` under a key derived from the token it replaces: AES-256-GCM (NIST SP 800-38D)
+ * with a random 96-bit IV; the replaced token's hash is bound as additional data. Output:
+ * base64url(iv ‖ ciphertext ‖ tag).
+ */
+function sealSuccessor (replaced: string, successor: string): string {
+  const iv = randomBytes(12)
+  const cipher = createCipheriv('aes-256-gcm', graceKey(replaced), iv)
+  cipher.setAAD(Buffer.from(sha256(replaced), 'utf8'))
+  const body = Buffer.concat([cipher.update(successor, 'utf8'), cipher.final()])
+  return Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url')
+}
+
+/** Opens what sealSuccessor made; undefined when the token or the bytes do not match. */
+function openSuccessor (presented: string, sealed: string): string | undefined {
+  try {
+    const raw = Buffer.from(sealed, 'base64url')
+    if (raw.length < 12 + 16 + 1) return undefined
+    const decipher = createDecipheriv('aes-256-gcm', graceKey(presented), raw.subarray(0, 12))
+    decipher.setAAD(Buffer.from(sha256(presented), 'utf8'))
+    decipher.setAuthTag(raw.subarray(raw.length - 16))
+    return Buffer.concat([decipher.update(raw.subarray(12, raw.length - 16)), decipher.final()]).toString('utf8')
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Refresh-token rotation, reuse detection and the grace window (API.md "Identity and tokens";
+ * OAuth 2.0 Security BCP, RFC 9700 §4.14.2). Refresh tokens are opaque, stored only as SHA-256
+ * hashes, and rotate on every use; rotation is one conditional UPDATE, so of concurrent refreshes
+ * with one token exactly one rotates. The others, within REFRESH_REUSE_GRACE of that rotation, get
+ * the very token the winner got: it is kept sealed under a key derived from the token it replaced, so
+ * the database never holds it readable, and no second branch of the session ever exists.
+ */
+export function createRefreshTokens ({ db, clock, sessions, refreshTtl, graceSeconds }: RefreshTokensOptions) {
+  const live = (now: Date) => and(isNull(sessionsTable.revoked_at), gt(sessionsTable.expires_at, now), gt(sessionsTable.refresh_expires_at, now))
+
+  /**
+   * The token the session's current one replaced, presented again within the window: answered with
+   * the current token (recovered from its seal). The session is left as it is.
+   */
+  async function withinGrace (presented: string, hash: string, now: Date): Promise<RotateResult | undefined> {
+    if (graceSeconds === 0) return undefined
+    const [row] = await db.select({ id: sessionsTable.id, user_id: sessionsTable.user_id, refresh_hash: sessionsTable.refresh_hash, sealed: sessionsTable.successor_sealed })
+      .from(sessionsTable)
+      .where(and(eq(sessionsTable.previous_hash, hash), gte(sessionsTable.rotated_at, addSeconds(now, -graceSeconds)), live(now)))
+      .limit(1)
+    if (!row?.sealed) return undefined
+    const current = openSuccessor(presented, row.sealed)
+    if (current === undefined || sha256(current) !== row.refresh_hash) return undefined
+    return { kind: 'rotated', session: { id: row.id, user_id: row.user_id }, refreshToken: current, grace: true }
+  }
+
+  return {
+    /**
+     * Exchanges a refresh token for a new one ('rotated'). The token just replaced, within the grace
+     * window, gets the current one again ('rotated' with grace: true). Any other token already rotated
+     * away means theft is likely: the whole session is revoked ('reused'). Unknown, expired or revoked
+     * tokens are 'invalid'.
+     */
+    async rotate (presented: string): Promise<RotateResult> {
+      const hash = sha256(presented)
+      const next = newSecret()
+      const now = clock.now()
+      // One statement, so one round trip and one commit: rotate the live session holding this token and
+      // record the token as spent. Of concurrent rotations with one token, the row lock lets one win; the
+      // losers wait for its commit, then find the token as the session's previous one (grace below),
+      // with the new token already sealed in the same row.
+      const [session] = await rawRows<{ id: string, user_id: string }>(db, sql`
+        with rotated as (
+          update ${sessionsTable}
+          set refresh_hash = ${sha256(next)}, refresh_expires_at = least(${addSeconds(now, refreshTtl)}, expires_at), last_used_at = ${now},
+            previous_hash = ${graceSeconds > 0 ? hash : null}, rotated_at = ${now},
+            successor_sealed = ${graceSeconds > 0 ? sealSuccessor(presented, next) : null}
+          where refresh_hash = ${hash} and revoked_at is null and expires_at > ${now} and refresh_expires_at > ${now}
+          returning id, user_id
+        ), spent as (
+          insert into ${spentRefreshTokensTable} (token_hash, session_id, spent_at) select ${hash}, id, ${now} from rotated
+        )
+        select id, user_id from rotated`)
+      if (session) return { kind: 'rotated', session, refreshToken: next, grace: false }
+      const graced = await withinGrace(presented, hash, now)
+      if (graced) return graced
+      const result = await db.transaction(async (tx): Promise<RotateResult> => {
+        const [spent] = await tx.select({ session: sessionsTable }).from(spentRefreshTokensTable)
+          .innerJoin(sessionsTable, eq(sessionsTable.id, spentRefreshTokensTable.session_id))
+          .where(eq(spentRefreshTokensTable.token_hash, hash)).limit(1)
+        if (!spent) return { kind: 'invalid' }
+        if (spent.session.revoked_at === null) {
+          await tx.update(sessionsTable).set({ revoked_at: now, revoked_reason: 'refresh_token_reused' }).where(eq(sessionsTable.id, spent.session.id))
+        }
+        return { kind: 'reused', session: spent.session }
+      })
+      if (result.kind === 'reused') await sessions.markRevoked([result.session.id])
+      return result
+    }
+  }
+}
+export type RefreshTokens = ReturnType<typeof createRefreshTokens>

@@ -12,6 +12,8 @@ import { createAuditChain } from '../src/modules/audit/chain.js'
 import { storageEnv } from './real-server.js'
 import { runCli } from './run-cli.js'
 import { storageLabel } from './test-env.js'
+import { randomBytes } from 'node:crypto'
+import { createCursors } from '../src/core/pagination.js'
 
 /** Opens the same storage as the CLI (between CLI runs: the embedded directory has one owner at a time). */
 async function withStorage<T> (env: Record<string, string>, job: (db: Awaited<ReturnType<typeof createDb>>['db']) => Promise<T>): Promise<T> {
@@ -30,7 +32,7 @@ describe(`taskflow audit verify [${storageLabel}]`, () => {
     const env = await storageEnv(t)
     const log = { error: () => {} } as unknown as FastifyBaseLogger
     await withStorage(env, async (db) => {
-      const audit = createAuditService({ db, clock: systemClock, log })
+      const audit = createAuditService({ db, clock: systemClock, log, cursors: createCursors(randomBytes(32)) })
       for (let i = 0; i < 5; i++) await audit.note({ type: 'login.failure', details: { identifier: `cli${i}@example.com` } })
     })
     const ok = await runCli(['audit', 'verify'], env)

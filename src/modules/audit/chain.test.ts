@@ -11,6 +11,8 @@ import { createCleanup } from '../../jobs/cleanup.js'
 import { createAuditService } from './audit.service.js'
 import { auditChainTable, auditEventsTable } from './audit.table.js'
 import { auditRetentionRule, chainHash, createAuditChain } from './chain.js'
+import { randomBytes } from 'node:crypto'
+import { createCursors } from '../../core/pagination.js'
 
 const silent = { error: () => {} } as unknown as FastifyBaseLogger
 
@@ -29,7 +31,7 @@ async function sealedEvents (ctx: TestApp) {
 describe(`audit hash chain [${storageLabel}]`, () => {
   it('when notes are group-committed concurrently and then sealed, then the chain verifies over HTTP and the CLI; a non-admin gets 403', async (t) => {
     const ctx = await buildTestApp(t)
-    const audit = createAuditService({ db: ctx.database.db, clock: systemClock, log: silent })
+    const audit = createAuditService({ db: ctx.database.db, clock: systemClock, log: silent, cursors: createCursors(randomBytes(32)) })
     await Promise.all(Array.from({ length: 30 }, (_, i) => audit.note({ type: 'login.failure', details: { n: i, identifier: `x${i}@example.com` } })))
     const admin = await ctx.make.admin()
     const user = await ctx.make.user()

@@ -6,6 +6,7 @@ import type { Clock } from './core/clock.js'
 import type { Database } from './core/db.js'
 import { registerDocs } from './core/http/docs.js'
 import { registerHardening } from './core/http/hardening.js'
+import { registerPageLinks } from './core/http/page-links.js'
 import { ipRateLimit } from './core/http/rate-limit-hook.js'
 import { requestMeta } from './core/http/request-meta.js'
 import { createMetrics, registerMetrics } from './core/metrics.js'
@@ -93,6 +94,7 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
 
   await registerHardening(app, { corsOrigins: config.cors.origins, maxEventLoopDelayMs: config.maxEventLoopDelayMs })
   await registerDocs(app, { publicUrl: config.http.publicUrl })
+  registerPageLinks(app, { publicUrl: config.http.publicUrl })
   const metrics = createMetrics({ defaultMetrics: config.metrics.defaultMetrics })
   registerMetrics(app, metrics, config.metrics.token)
 
@@ -143,7 +145,7 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   const probes: Probe[] = [{ name: 'database', check: database.ping }]
   if (redis) probes.push({ name: 'redis', check: async () => { await redis.ping() } })
 
-  await app.register(operationsRoutes, { probes })
+  await app.register(operationsRoutes, { probes, publicUrl: config.http.publicUrl })
   await app.register(wellKnownRoutes, { prefix: '/.well-known', keys, issuer: config.auth.issuer, publicUrl: config.http.publicUrl })
   await app.register(authModule, { prefix: '/v1/auth', auth, authenticate, rateLimits })
   await app.register(usersModule, { prefix: '/v1/users', users, authenticate })

@@ -3,6 +3,7 @@ import { isDbUnavailable } from '../db.js'
 import { AppError, OAuthError, ServiceUnavailableError, TooManyRequestsError, UnauthorizedError, type FieldError } from '../errors.js'
 import { PROBLEM_BASE, problemTitle, type Problem } from '../problem.js'
 import { setRateLimitHeaders } from './rate-limit-hook.js'
+import { createRouteIndex } from './route-index.js'
 
 interface AjvError { instancePath?: string, keyword?: string, message?: string, params?: Record<string, unknown> }
 
@@ -117,8 +118,17 @@ export function registerErrorHandler (app: FastifyInstance): void {
     return reply.code(status).type('application/problem+json; charset=utf-8').send(body)
   })
 
+  const routes = createRouteIndex()
+  app.addHook('onRoute', (route) => { routes.add(route) })
   app.setNotFoundHandler(async (req, reply) => {
-    const body: Problem = { type: PROBLEM_BASE + 'not_found', title: 'Not Found', status: 404, detail: `No route for ${req.method} ${req.url.split('?')[0] ?? ''}`, instance: req.url.split('?')[0] ?? req.url, code: 'not_found' }
+    const path = req.url.split('?')[0] ?? req.url
+    const allow = routes.allowed(path)
+    if (allow.length > 0) {
+      // RFC 9110 §15.5.6: a known path with another method; Allow lists the ones it has.
+      const body: Problem = { type: PROBLEM_BASE + 'method_not_allowed', title: problemTitle(405), status: 405, detail: `This path does not accept ${req.method}; it accepts ${allow.join(', ')}`, instance: path, code: 'method_not_allowed' }
+      return reply.code(405).header('allow', allow.join(', ')).type('application/problem+json; charset=utf-8').send(body)
+    }
+    const body: Problem = { type: PROBLEM_BASE + 'not_found', title: 'Not Found', status: 404, detail: `No route for ${req.method} ${path}`, instance: path, code: 'not_found' }
     return reply.code(404).type('application/problem+json; charset=utf-8').send(body)
   })
 }

@@ -1,13 +1,26 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
+import { API_NAME, PACKAGE } from '../package-info.js'
 
 export interface Probe { name: string, check: () => Promise<void> }
 
+const Index = Type.Object({
+  name: Type.String({ description: 'The API\'s name' }),
+  version: Type.String({ description: 'The running version (package.json)' }),
+  docs: Type.String({ format: 'uri', description: 'Interactive documentation' }),
+  openapi: Type.String({ format: 'uri', description: 'The OpenAPI 3.1 document' })
+}, { description: 'Where to start: name, version and documentation links' })
 const Health = Type.Object({ status: Type.String() })
 const Ready = Type.Object({ status: Type.String(), checks: Type.Record(Type.String(), Type.String()) })
 
-/** /healthz (the process serves) and /readyz (every dependency answers, else 503 naming the failing one). */
-export const operationsRoutes: FastifyPluginAsyncTypebox<{ probes: Probe[] }> = async (app, { probes }) => {
+/**
+ * `GET /` (the index: name, version, links built from PUBLIC_URL), /healthz (the process serves) and
+ * /readyz (every dependency answers, else 503 naming the failing one).
+ */
+export const operationsRoutes: FastifyPluginAsyncTypebox<{ probes: Probe[], publicUrl: string }> = async (app, { probes, publicUrl }) => {
+  const index = { name: API_NAME, version: PACKAGE.version, docs: `${publicUrl}/docs`, openapi: `${publicUrl}/openapi.json` }
+  app.get('/', { schema: { tags: ['operations'], summary: 'API index: name, version and where the docs are', response: { 200: Index } } }, async () => index)
+
   app.get('/healthz', { schema: { tags: ['operations'], summary: 'Liveness', response: { 200: Health } } }, async () => ({ status: 'ok' }))
 
   app.get('/readyz', { schema: { tags: ['operations'], summary: 'Readiness: database and cache', response: { 200: Ready, 503: Ready } } }, async (req, reply) => {

@@ -11,7 +11,8 @@ const Metadata = Type.Object({
   jwks_uri: Type.String(),
   grant_types_supported: Type.Array(Type.String()),
   token_endpoint_auth_methods_supported: Type.Array(Type.String()),
-  response_types_supported: Type.Array(Type.String())
+  response_types_supported: Type.Array(Type.String()),
+  code_challenge_methods_supported: Type.Array(Type.String())
 })
 
 /** JWKS and RFC 8414 metadata; `issuer` equals the tokens' `iss`. */
@@ -23,7 +24,9 @@ export const wellKnownRoutes: FastifyPluginAsyncTypebox<{ keys: KeySet, issuer: 
     jwks_uri: `${publicUrl}/.well-known/jwks.json`,
     grant_types_supported: ['password', 'refresh_token'],
     token_endpoint_auth_methods_supported: ['none'],
-    response_types_supported: []
+    response_types_supported: [],
+    // RFC 7636 §4.2 / RFC 8414 §2: plain is never accepted.
+    code_challenge_methods_supported: ['S256']
   }
   app.get('/jwks.json', { schema: { tags: ['operations'], summary: 'Public signing keys (empty under HS256)', response: { 200: Jwks } } },
     async (_req, reply) => reply.header('cache-control', 'public, max-age=300').send(jwks))

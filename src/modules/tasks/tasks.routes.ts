@@ -1,12 +1,16 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { principal } from '../../core/http/authenticate.js'
+import { ifNoneMatchHolds } from '../../core/http/conditional.js'
 import { bearerSecurity as security, NoContent } from '../../core/http/openapi.js'
 import { Problem } from '../../core/problem.js'
 import { TaskInput, TaskPage, TaskParams, TaskPatch, TaskQuery, TaskView } from './tasks.schemas.js'
 import { etagOf, type TasksService } from './tasks.service.js'
 
 const IfMatch = Type.Object({ 'if-match': Type.Optional(Type.String({ maxLength: 512, description: 'ETag from a GET: the change only applies to that version (else 412)' })) })
+const IfNoneMatch = Type.Object({ 'if-none-match': Type.Optional(Type.String({ maxLength: 1024, description: 'ETags you hold (or *): 304 without a body when the task still has one of them' })) })
+// Typed `undefined` so the 304 goes out with no body and no Content-Length (RFC 9110 §15.4.5).
+const NotModified = Type.Unsafe<undefined>({ type: 'null', description: 'Not Modified: the ETag sent in If-None-Match is still current' })
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem }
 
 export const tasksRoutes: FastifyPluginAsyncTypebox<{ tasks: TasksService, publicUrl: string }> = async (app, { tasks, publicUrl }) => {
@@ -24,10 +28,13 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<{ tasks: TasksService, publi
   }, async (req) => tasks.list(principal(req), req.query))
 
   app.get('/:id', {
-    schema: { tags: ['tasks'], summary: 'Read a task (with its ETag)', security, params: TaskParams, response: { 200: TaskView, ...errors } }
+    schema: { tags: ['tasks'], summary: 'Read a task (with its ETag)', security, params: TaskParams, headers: IfNoneMatch, response: { 200: TaskView, 304: NotModified, ...errors } }
   }, async (req, reply) => {
     const task = await tasks.get(principal(req), req.params.id)
-    return reply.header('etag', etagOf(task)).send(task)
+    const etag = etagOf(task)
+    // After the owner check: a 304 must not tell a stranger that the task exists.
+    if (ifNoneMatchHolds(req.headers['if-none-match'], etag)) return reply.code(304).header('etag', etag).send(undefined)
+    return reply.header('etag', etag).send(task)
   })
 
   app.put('/:id', {

@@ -1,0 +1,269 @@
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { describe, it } from 'node:test'
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import { buildTestApp } from '../../../test/build-test-app.js'
+import { storageLabel } from '../../../test/test-env.js'
+import { ifNoneMatchHolds } from './conditional.js'
+import { nextPageUrl } from './page-links.js'
+
+const PUBLIC_URL = 'https://api.example.test'
+const problem = /^application\/problem\+json/
+const { version } = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
+const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const
+type Doc = { paths: Record<string, Record<string, unknown>> }
+
+/** Every documented path with its methods (upper case), plus the operational routes the document hides. */
+async function knownPaths (app: FastifyInstance): Promise<Map<string, Set<string>>> {
+  const doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json<Doc>()
+  const paths = new Map<string, Set<string>>()
+  for (const [path, item] of Object.entries(doc.paths)) paths.set(path, new Set(Object.keys(item).map(m => m.toUpperCase())))
+  for (const hidden of ['/metrics', '/openapi.json', '/docs', '/docs/', '/docs/json', '/docs/static/swagger-ui.css']) paths.set(hidden, new Set(['GET']))
+  return paths
+}
+
+describe(`API conventions [${storageLabel}]`, () => {
+  describe('GET /', () => {
+    it('when the root is fetched, then it is the index: name, package version, docs and openapi under PUBLIC_URL', async (t) => {
+      const { app } = await buildTestApp(t, { PUBLIC_URL })
+      const res = await app.inject({ method: 'GET', url: '/' })
+      assert.equal(res.statusCode, 200)
+      assert.match(String(res.headers['content-type']), /^application\/json/)
+      assert.deepEqual(res.json(), { name: 'TaskFlow API', version, docs: `${PUBLIC_URL}/docs`, openapi: `${PUBLIC_URL}/openapi.json` })
+    })
+
+    it('when the document is fetched, then info carries the package version and the index is documented', async (t) => {
+      const { app } = await buildTestApp(t)
+      const doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json<Doc & { info: { title: string, version: string } }>()
+      assert.equal(doc.info.title, 'TaskFlow API')
+      assert.equal(doc.info.version, version)
+      assert.ok(doc.paths['/']?.get)
+    })
+  })
+
+  describe('405 Method Not Allowed', () => {
+    it('when a known path is called with a method it lacks, then 405 problem+json whose Allow lists its methods', async (t) => {
+      const { app } = await buildTestApp(t)
+      const cases: Array<[string, string, string]> = [
+        ['DELETE', '/v1/tasks', 'GET, HEAD, POST'],
+        ['POST', '/v1/tasks/01a20000-0000-7000-8000-000000000000', 'DELETE, GET, HEAD, PATCH, PUT'],
+        ['POST', '/v1/tasks/not-a-uuid', 'DELETE, GET, HEAD, PATCH, PUT'],
+        ['GET', '/v1/auth/token', 'POST'],
+        ['PUT', '/v1/auth/login', 'POST'],
+        ['TRACE', '/v1/users/me', 'DELETE, GET, HEAD, PATCH'],
+        ['PUT', '/healthz', 'GET, HEAD'],
+        ['POST', '/metrics', 'GET, HEAD'],
+        ['DELETE', '/', 'GET, HEAD'],
+        ['POST', '/.well-known/jwks.json', 'GET, HEAD'],
+        ['POST', '/docs/static/swagger-ui.css', 'GET, HEAD']
+      ]
+      for (const [method, url, allow] of cases) {
+        const res = await app.inject({ method: method as 'GET', url })
+        assert.equal(res.statusCode, 405, `${method} ${url}`)
+        assert.equal(res.headers.allow, allow, `${method} ${url}`)
+        assert.match(String(res.headers['content-type']), problem)
+        const body = res.json()
+        assert.equal(body.status, 405)
+        assert.equal(body.code, 'method_not_allowed')
+        assert.equal(body.type, 'https://taskflow.dev/problems/method_not_allowed')
+      }
+    })
+
+    it('when any documented or operational path gets a method it lacks, then 405 (before authentication) and Allow names every method it has', async (t) => {
+      const { app } = await buildTestApp(t)
+      for (const [template, methods] of await knownPaths(app)) {
+        const url = template.replaceAll(/\{[^}]+\}/g, '01a20000-0000-7000-8000-000000000000')
+        const missing = METHODS.find(m => !methods.has(m))
+        if (!missing) continue
+        const res = await app.inject({ method: missing, url })
+        assert.equal(res.statusCode, 405, `${missing} ${url}`)
+        const allow = String(res.headers.allow).split(', ')
+        for (const m of methods) assert.ok(allow.includes(m), `${url}: Allow ${res.headers.allow} lacks ${m}`)
+        if (methods.has('GET')) assert.ok(allow.includes('HEAD'), `${url}: Allow lacks HEAD`)
+      }
+    })
+
+    it('when the path is unknown, then 404, not 405', async (t) => {
+      const { app } = await buildTestApp(t)
+      for (const [method, url] of [['DELETE', '/v1/nope'], ['GET', '/v1/tasks/a/b'], ['POST', '/v1'], ['PUT', '/v1/users/me/']] as const) {
+        const res = await app.inject({ method, url })
+        assert.equal(res.statusCode, 404, `${method} ${url}`)
+        assert.equal(res.headers.allow, undefined)
+      }
+    })
+  })
+
+  describe('HEAD', () => {
+    it('when HEAD is sent wherever GET works, then it answers GET\'s status and headers without a body', async (t) => {
+      const { app, make } = await buildTestApp(t)
+      const admin = await make.admin()
+      const task = await make.task(admin.tokens.access_token)
+      const headers = make.bearer(admin.tokens.access_token)
+      let checked = 0
+      for (const [template, methods] of await knownPaths(app)) {
+        if (!methods.has('GET')) continue
+        const url = template.replace('/v1/tasks/{id}', `/v1/tasks/${task.id}`).replace('/v1/admin/users/{id}', `/v1/admin/users/${admin.id}`)
+        const get = await app.inject({ method: 'GET', url, headers })
+        const head = await app.inject({ method: 'HEAD', url, headers })
+        assert.ok(get.statusCode < 400, `GET ${url}: ${get.statusCode}`)
+        assert.equal(head.statusCode, get.statusCode, `HEAD ${url}`)
+        assert.equal(head.body, '', `HEAD ${url} has no body`)
+        assert.equal(head.headers['content-type'], get.headers['content-type'], `HEAD ${url}`)
+        checked++
+      }
+      assert.ok(checked >= 15, `only ${checked} GET routes checked`)
+    })
+  })
+
+  describe('Link rel="next" (RFC 8288)', () => {
+    /** Follows Link headers from `first` to the end; returns the pages and the links seen. */
+    async function walk (app: FastifyInstance, first: string, headers: Record<string, string>) {
+      const pages: Array<{ data: Array<{ id: string }>, next_cursor: string | null }> = []
+      const links: Array<string | undefined> = []
+      let url: string | undefined = first
+      while (url !== undefined && pages.length < 50) {
+        const res: LightMyRequestResponse = await app.inject({ method: 'GET', url, headers })
+        assert.equal(res.statusCode, 200, `${url}: ${res.body}`)
+        const page = res.json<typeof pages[number]>()
+        const link = res.headers.link as string | undefined
+        pages.push(page)
+        links.push(link)
+        if (page.next_cursor === null) {
+          assert.equal(link, undefined, 'the last page has no Link')
+          url = undefined
+        } else {
+          const target = /^<([^>]+)>; rel="next"$/.exec(String(link))?.[1]
+          assert.ok(target, `${url}: Link ${link}`)
+          const next = new URL(target)
+          assert.equal(next.origin, PUBLIC_URL)
+          assert.equal(next.searchParams.get('cursor'), page.next_cursor)
+          url = next.pathname + next.search
+        }
+      }
+      return { pages, links }
+    }
+
+    it('when /v1/tasks has a next page, then Link is its absolute URL from PUBLIC_URL with the query kept; following it pages to the end', async (t) => {
+      const { app, make } = await buildTestApp(t, { PUBLIC_URL })
+      const user = await make.user()
+      for (const title of ['a', 'b', 'c', 'd', 'e']) await make.task(user.tokens.access_token, { title, tags: ['work item'] })
+      await make.task(user.tokens.access_token, { title: 'not tagged' })
+      const { pages, links } = await walk(app, '/v1/tasks?limit=2&tag=work%20item&sort=title', make.bearer(user.tokens.access_token))
+      assert.deepEqual(pages.map(p => p.data.length), [2, 2, 1])
+      assert.deepEqual(pages.flatMap(p => p.data.map(task => (task as unknown as { title: string }).title)), ['a', 'b', 'c', 'd', 'e'])
+      const first = new URL(String(/<([^>]+)>/.exec(String(links[0]))?.[1]))
+      assert.equal(first.pathname, '/v1/tasks')
+      assert.deepEqual([...first.searchParams.keys()].sort(), ['cursor', 'limit', 'sort', 'tag'])
+      assert.equal(first.searchParams.get('tag'), 'work item')
+    })
+
+    it('when an admin list (users, tasks, audit events) has a next page, then it sends Link too', async (t) => {
+      const { app, make } = await buildTestApp(t, { PUBLIC_URL })
+      const admin = await make.admin()
+      const headers = make.bearer(admin.tokens.access_token)
+      const owner = await make.user()
+      await make.user()
+      for (let i = 0; i < 3; i++) await make.task(owner.tokens.access_token)
+      for (const url of ['/v1/admin/users?limit=1', `/v1/admin/tasks?limit=1&owner_id=${owner.id}`, '/v1/admin/audit-events?limit=1&type=register']) {
+        const { pages } = await walk(app, url, headers)
+        assert.ok(pages.length >= 2, `${url}: ${pages.length} pages`)
+      }
+    })
+
+    it('when a page is the last one, or a list is not paged, then no Link is sent', async (t) => {
+      const { app, make } = await buildTestApp(t, { PUBLIC_URL })
+      const user = await make.user()
+      await make.task(user.tokens.access_token)
+      const last = await app.inject({ method: 'GET', url: '/v1/tasks?limit=5', headers: make.bearer(user.tokens.access_token) })
+      assert.equal(last.json().next_cursor, null)
+      assert.equal(last.headers.link, undefined)
+      const sessions = await app.inject({ method: 'GET', url: '/v1/auth/sessions', headers: make.bearer(user.tokens.access_token) })
+      assert.equal(sessions.headers.link, undefined)
+    })
+
+    it('when the next URL is built, then repeated and encoded parameters survive and unsafe characters are escaped', () => {
+      assert.equal(nextPageUrl('https://api.example.test', '/v1/tasks?limit=2&q=a%26b&x=1&x=2&cursor=old', 'NEW'), 'https://api.example.test/v1/tasks?limit=2&q=a%26b&x=1&x=2&cursor=NEW')
+      assert.equal(nextPageUrl('https://api.example.test/base', '/v1/tasks', 'c'), 'https://api.example.test/base/v1/tasks?cursor=c')
+      assert.doesNotMatch(nextPageUrl('https://api.example.test', '/v1/<tasks>?q="x"', 'c'), /[<>"]/)
+    })
+  })
+
+  describe('GET /v1/tasks/{id} with If-None-Match', () => {
+    it('when If-None-Match matches the ETag (strong, weak, in a list, or *), then 304 with the ETag and no body', async (t) => {
+      const { app, make } = await buildTestApp(t)
+      const user = await make.user()
+      const task = await make.task(user.tokens.access_token)
+      const url = `/v1/tasks/${task.id}`
+      const first = await app.inject({ method: 'GET', url, headers: make.bearer(user.tokens.access_token) })
+      const etag = String(first.headers.etag)
+      assert.equal(etag, '"1"')
+      for (const header of [etag, `W/${etag}`, `"0", ${etag}`, `W/"7",W/${etag}`, '*']) {
+        for (const method of ['GET', 'HEAD'] as const) {
+          const res = await app.inject({ method, url, headers: { ...make.bearer(user.tokens.access_token), 'if-none-match': header } })
+          assert.equal(res.statusCode, 304, `${method} If-None-Match: ${header}`)
+          assert.equal(res.body, '')
+          assert.equal(res.headers.etag, etag)
+          assert.equal(res.headers['content-length'] ?? '0', '0')
+        }
+      }
+    })
+
+    it('when If-None-Match names another version, then 200 with the task; after a change the old ETag no longer matches', async (t) => {
+      const { app, make } = await buildTestApp(t)
+      const user = await make.user()
+      const headers = make.bearer(user.tokens.access_token)
+      const task = await make.task(user.tokens.access_token)
+      const url = `/v1/tasks/${task.id}`
+      const stale = await app.inject({ method: 'GET', url, headers: { ...headers, 'if-none-match': '"2", W/"3"' } })
+      assert.equal(stale.statusCode, 200)
+      assert.equal(stale.json().id, task.id)
+      await app.inject({ method: 'PATCH', url, headers, payload: { title: 'changed' } })
+      const changed = await app.inject({ method: 'GET', url, headers: { ...headers, 'if-none-match': '"1"' } })
+      assert.equal(changed.statusCode, 200)
+      assert.equal(changed.headers.etag, '"2"')
+      assert.equal(changed.json().title, 'changed')
+    })
+
+    it('when someone else\'s task is asked for with If-None-Match: *, then 403, never a 304 that would confirm it', async (t) => {
+      const { app, make } = await buildTestApp(t)
+      const [owner, stranger] = [await make.user(), await make.user()]
+      const task = await make.task(owner.tokens.access_token)
+      const res = await app.inject({ method: 'GET', url: `/v1/tasks/${task.id}`, headers: { ...make.bearer(stranger.tokens.access_token), 'if-none-match': '*' } })
+      assert.equal(res.statusCode, 403)
+    })
+
+    it('when the header is parsed, then weak comparison applies and junk never matches', () => {
+      assert.equal(ifNoneMatchHolds(undefined, '"1"'), false)
+      assert.equal(ifNoneMatchHolds('', '"1"'), false)
+      assert.equal(ifNoneMatchHolds('"1"', '"1"'), true)
+      assert.equal(ifNoneMatchHolds('W/"1"', '"1"'), true)
+      assert.equal(ifNoneMatchHolds(' "2" , "1" ', '"1"'), true)
+      assert.equal(ifNoneMatchHolds('"11"', '"1"'), false)
+      assert.equal(ifNoneMatchHolds('1', '"1"'), false)
+      assert.equal(ifNoneMatchHolds('"1", *', '"2"'), false)
+    })
+  })
+
+  it('when RFC 8414 metadata is fetched, then it lists every item API.md names, S256 as the only PKCE method', async (t) => {
+    const { app, config } = await buildTestApp(t, { PUBLIC_URL })
+    const res = await app.inject({ method: 'GET', url: '/.well-known/oauth-authorization-server' })
+    assert.equal(res.statusCode, 200)
+    const meta = res.json()
+    assert.equal(meta.issuer, config.auth.issuer)
+    assert.equal(meta.token_endpoint, `${PUBLIC_URL}/v1/auth/token`)
+    assert.equal(meta.jwks_uri, `${PUBLIC_URL}/.well-known/jwks.json`)
+    assert.deepEqual(meta.grant_types_supported, ['password', 'refresh_token'])
+    assert.deepEqual(meta.token_endpoint_auth_methods_supported, ['none'])
+    assert.deepEqual(meta.code_challenge_methods_supported, ['S256'])
+  })
+
+  it('when a cross-origin client preflights a conditional GET, then If-None-Match is allowed and Link is exposed', async (t) => {
+    const origin = 'https://app.example.test'
+    const { app } = await buildTestApp(t, { CORS_ORIGINS: origin })
+    const preflight = await app.inject({ method: 'OPTIONS', url: '/v1/tasks/01a20000-0000-7000-8000-000000000000', headers: { origin, 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization, if-none-match' } })
+    assert.equal(preflight.statusCode, 204)
+    assert.match(String(preflight.headers['access-control-allow-headers']), /If-None-Match/)
+    const get = await app.inject({ method: 'GET', url: '/healthz', headers: { origin } })
+    assert.match(String(get.headers['access-control-expose-headers']), /Link/)
+  })
+})

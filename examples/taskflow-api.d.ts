@@ -277,6 +277,7 @@ export interface paths {
                             access_token: string;
                             /** @enum {string} */
                             token_type: "Bearer";
+                            /** @description Seconds until the access token expires */
                             expires_in: number;
                             refresh_token: string;
                             /** @description A user account (never contains a password or hash) */
@@ -286,6 +287,7 @@ export interface paths {
                                 email: string;
                                 username: string | null;
                                 name: string | null;
+                                /** @enum {string} */
                                 role: "user" | "admin";
                                 is_active: boolean;
                                 email_verified: boolean;
@@ -305,16 +307,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -325,16 +334,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -345,16 +361,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -365,16 +388,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -425,6 +455,7 @@ export interface paths {
                             access_token: string;
                             /** @enum {string} */
                             token_type: "Bearer";
+                            /** @description Seconds until the access token expires */
                             expires_in: number;
                             refresh_token: string;
                             /** @description A user account (never contains a password or hash) */
@@ -434,6 +465,7 @@ export interface paths {
                                 email: string;
                                 username: string | null;
                                 name: string | null;
+                                /** @enum {string} */
                                 role: "user" | "admin";
                                 is_active: boolean;
                                 email_verified: boolean;
@@ -453,16 +485,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -473,16 +512,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -493,16 +539,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -513,16 +566,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -569,6 +629,7 @@ export interface paths {
                             access_token: string;
                             /** @enum {string} */
                             token_type: "Bearer";
+                            /** @description Seconds until the access token expires */
                             expires_in: number;
                             refresh_token: string;
                             /** @description A user account (never contains a password or hash) */
@@ -578,6 +639,7 @@ export interface paths {
                                 email: string;
                                 username: string | null;
                                 name: string | null;
+                                /** @enum {string} */
                                 role: "user" | "admin";
                                 is_active: boolean;
                                 email_verified: boolean;
@@ -597,16 +659,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -617,16 +686,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -671,16 +747,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -725,16 +808,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -793,16 +883,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -852,16 +949,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -872,16 +976,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -892,16 +1003,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -959,6 +1077,7 @@ export interface paths {
                             access_token: string;
                             /** @enum {string} */
                             token_type: "Bearer";
+                            /** @description Seconds until the access token expires */
                             expires_in: number;
                             refresh_token: string;
                         };
@@ -973,6 +1092,8 @@ export interface paths {
                         "application/json": {
                             error: string;
                             error_description: string;
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -983,16 +1104,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -1033,6 +1161,7 @@ export interface paths {
                             email: string;
                             username: string | null;
                             name: string | null;
+                            /** @enum {string} */
                             role: "user" | "admin";
                             is_active: boolean;
                             email_verified: boolean;
@@ -1051,16 +1180,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -1099,16 +1235,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -1119,16 +1262,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -1139,16 +1289,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -1186,6 +1343,7 @@ export interface paths {
                             email: string;
                             username: string | null;
                             name: string | null;
+                            /** @enum {string} */
                             role: "user" | "admin";
                             is_active: boolean;
                             email_verified: boolean;
@@ -1204,16 +1362,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -1224,16 +1389,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -1244,16 +1416,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -1264,16 +1443,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -1322,16 +1508,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -1342,16 +1535,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -1362,16 +1562,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -1427,7 +1634,9 @@ export interface paths {
                                 id: string;
                                 title: string;
                                 description: string | null;
+                                /** @enum {string} */
                                 status: "todo" | "in_progress" | "done";
+                                /** @enum {string} */
                                 priority: "low" | "medium" | "high" | "urgent";
                                 due_at: string | null;
                                 tags: string[];
@@ -1450,16 +1659,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -1470,16 +1686,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -1499,7 +1722,9 @@ export interface paths {
                     "application/json": {
                         title: string;
                         description?: string | null;
+                        /** @enum {string} */
                         status?: "todo" | "in_progress" | "done";
+                        /** @enum {string} */
                         priority?: "low" | "medium" | "high" | "urgent";
                         due_at?: string | null;
                         tags?: string[];
@@ -1518,7 +1743,9 @@ export interface paths {
                             id: string;
                             title: string;
                             description: string | null;
+                            /** @enum {string} */
                             status: "todo" | "in_progress" | "done";
+                            /** @enum {string} */
                             priority: "low" | "medium" | "high" | "urgent";
                             due_at: string | null;
                             tags: string[];
@@ -1539,16 +1766,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -1559,16 +1793,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -1579,16 +1820,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -1633,7 +1881,9 @@ export interface paths {
                             id: string;
                             title: string;
                             description: string | null;
+                            /** @enum {string} */
                             status: "todo" | "in_progress" | "done";
+                            /** @enum {string} */
                             priority: "low" | "medium" | "high" | "urgent";
                             due_at: string | null;
                             tags: string[];
@@ -1661,16 +1911,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -1681,16 +1938,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -1701,16 +1965,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -1721,16 +1992,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -1754,7 +2032,9 @@ export interface paths {
                     "application/json": {
                         title: string;
                         description?: string | null;
+                        /** @enum {string} */
                         status?: "todo" | "in_progress" | "done";
+                        /** @enum {string} */
                         priority?: "low" | "medium" | "high" | "urgent";
                         due_at?: string | null;
                         tags?: string[];
@@ -1773,7 +2053,9 @@ export interface paths {
                             id: string;
                             title: string;
                             description: string | null;
+                            /** @enum {string} */
                             status: "todo" | "in_progress" | "done";
+                            /** @enum {string} */
                             priority: "low" | "medium" | "high" | "urgent";
                             due_at: string | null;
                             tags: string[];
@@ -1794,16 +2076,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -1814,16 +2103,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -1834,16 +2130,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -1854,16 +2157,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -1874,16 +2184,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -1919,16 +2236,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -1939,16 +2263,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -1959,16 +2290,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -1979,16 +2317,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -1999,16 +2344,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -2034,7 +2386,9 @@ export interface paths {
                     "application/json": {
                         title?: string;
                         description?: string | null;
+                        /** @enum {string} */
                         status?: "todo" | "in_progress" | "done";
+                        /** @enum {string} */
                         priority?: "low" | "medium" | "high" | "urgent";
                         due_at?: string | null;
                         tags?: string[];
@@ -2053,7 +2407,9 @@ export interface paths {
                             id: string;
                             title: string;
                             description: string | null;
+                            /** @enum {string} */
                             status: "todo" | "in_progress" | "done";
+                            /** @enum {string} */
                             priority: "low" | "medium" | "high" | "urgent";
                             due_at: string | null;
                             tags: string[];
@@ -2074,16 +2430,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -2094,16 +2457,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -2114,16 +2484,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -2134,16 +2511,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -2154,16 +2538,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -2210,6 +2601,7 @@ export interface paths {
                                 email: string;
                                 username: string | null;
                                 name: string | null;
+                                /** @enum {string} */
                                 role: "user" | "admin";
                                 is_active: boolean;
                                 email_verified: boolean;
@@ -2230,16 +2622,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -2250,16 +2649,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -2270,16 +2676,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -2324,6 +2737,7 @@ export interface paths {
                             email: string;
                             username: string | null;
                             name: string | null;
+                            /** @enum {string} */
                             role: "user" | "admin";
                             is_active: boolean;
                             email_verified: boolean;
@@ -2342,16 +2756,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -2362,16 +2783,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -2382,16 +2810,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -2402,16 +2837,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -2445,16 +2887,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -2465,16 +2914,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -2485,16 +2941,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -2505,16 +2968,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -2525,16 +2995,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -2555,6 +3032,7 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
+                        /** @enum {string} */
                         role?: "user" | "admin";
                         is_active?: boolean;
                     };
@@ -2573,6 +3051,7 @@ export interface paths {
                             email: string;
                             username: string | null;
                             name: string | null;
+                            /** @enum {string} */
                             role: "user" | "admin";
                             is_active: boolean;
                             email_verified: boolean;
@@ -2591,16 +3070,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -2611,16 +3097,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -2631,16 +3124,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -2651,16 +3151,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -2671,16 +3178,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -2732,7 +3246,9 @@ export interface paths {
                                 id: string;
                                 title: string;
                                 description: string | null;
+                                /** @enum {string} */
                                 status: "todo" | "in_progress" | "done";
+                                /** @enum {string} */
                                 priority: "low" | "medium" | "high" | "urgent";
                                 due_at: string | null;
                                 tags: string[];
@@ -2755,16 +3271,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -2775,16 +3298,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -2795,16 +3325,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -2875,16 +3412,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -2895,16 +3439,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -2915,16 +3466,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -2974,16 +3532,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -2994,16 +3559,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -3014,16 +3586,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };
@@ -3034,16 +3613,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
                             type: string;
                             title: string;
                             status: number;
                             detail?: string;
                             instance?: string;
-                            code: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
                             }[];
+                        } & {
+                            [key: string]: unknown;
                         };
                     };
                 };

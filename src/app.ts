@@ -23,7 +23,7 @@ import {
 } from './modules/auth/index.js'
 import { adminModule, createAdminService } from './modules/admin/index.js'
 import { createTasksService, tasksModule } from './modules/tasks/index.js'
-import { createUsersService, usersModule } from './modules/users/index.js'
+import { createUsersService, createUsersStore, usersModule } from './modules/users/index.js'
 
 export interface AppDeps {
   config: Config
@@ -111,11 +111,12 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   const limiter = (name: string, spec: { points: number, window: number }) =>
     limits.enabled ? createLimiter({ name, points: spec.points, durationSeconds: spec.window }, redis) : undefined
   const policy = { minLength: config.passwords.minLength, requireCharacterClasses: config.passwords.requireCharacterClasses }
+  const usersStore = createUsersStore(database.db)
   const auth = createAuthService({
-    db: database.db, clock, hasher, sessions, accessTokens, policy, audit, metrics, throttle: createAccountThrottle(limiter('login-account', limits.accountFailures))
+    db: database.db, users: usersStore, clock, hasher, sessions, accessTokens, policy, audit, metrics, throttle: createAccountThrottle(limiter('login-account', limits.accountFailures))
   })
   const users = createUsersService({
-    db: database.db,
+    store: usersStore,
     clock,
     audit,
     auth: {
@@ -127,7 +128,7 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
     }
   })
   const tasks = createTasksService({ db: database.db, clock })
-  const admin = createAdminService({ db: database.db, clock, tasks, sessions, audit })
+  const admin = createAdminService({ db: database.db, users: usersStore, clock, tasks, sessions, audit })
   const authenticate = makeAuthenticate({ tokens: accessTokens, sessions })
   const onLimited = (route: string) => async (req: FastifyRequest) => {
     metrics.rateLimited.inc({ route })

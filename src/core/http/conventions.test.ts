@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { buildTestApp } from '../../../test/build-test-app.js'
 import { storageLabel } from '../../../test/test-env.js'
-import { ifNoneMatchHolds } from './conditional.js'
-import { nextPageUrl } from './page-links.js'
 
 const PUBLIC_URL = 'https://api.example.test'
 const problem = /^application\/problem\+json/
@@ -112,135 +110,6 @@ describe(`API conventions [${storageLabel}]`, () => {
         checked++
       }
       assert.ok(checked >= 15, `only ${checked} GET routes checked`)
-    })
-  })
-
-  describe('Link rel="next" (RFC 8288)', () => {
-    /** Follows Link headers from `first` to the end; returns the pages and the links seen. */
-    async function walk (app: FastifyInstance, first: string, headers: Record<string, string>) {
-      const pages: Array<{ data: Array<{ id: string }>, next_cursor: string | null }> = []
-      const links: Array<string | undefined> = []
-      let url: string | undefined = first
-      while (url !== undefined && pages.length < 50) {
-        const res: LightMyRequestResponse = await app.inject({ method: 'GET', url, headers })
-        assert.equal(res.statusCode, 200, `${url}: ${res.body}`)
-        const page = res.json<typeof pages[number]>()
-        const link = res.headers.link as string | undefined
-        pages.push(page)
-        links.push(link)
-        if (page.next_cursor === null) {
-          assert.equal(link, undefined, 'the last page has no Link')
-          url = undefined
-        } else {
-          const target = /^<([^>]+)>; rel="next"$/.exec(String(link))?.[1]
-          assert.ok(target, `${url}: Link ${link}`)
-          const next = new URL(target)
-          assert.equal(next.origin, PUBLIC_URL)
-          assert.equal(next.searchParams.get('cursor'), page.next_cursor)
-          url = next.pathname + next.search
-        }
-      }
-      return { pages, links }
-    }
-
-    it('when /v1/tasks has a next page, then Link is its absolute URL from PUBLIC_URL with the query kept; following it pages to the end', async (t) => {
-      const { app, make } = await buildTestApp(t, { PUBLIC_URL })
-      const user = await make.user()
-      for (const title of ['a', 'b', 'c', 'd', 'e']) await make.task(user.tokens.access_token, { title, tags: ['work item'] })
-      await make.task(user.tokens.access_token, { title: 'not tagged' })
-      const { pages, links } = await walk(app, '/v1/tasks?limit=2&tag=work%20item&sort=title', make.bearer(user.tokens.access_token))
-      assert.deepEqual(pages.map(p => p.data.length), [2, 2, 1])
-      assert.deepEqual(pages.flatMap(p => p.data.map(task => (task as unknown as { title: string }).title)), ['a', 'b', 'c', 'd', 'e'])
-      const first = new URL(String(/<([^>]+)>/.exec(String(links[0]))?.[1]))
-      assert.equal(first.pathname, '/v1/tasks')
-      assert.deepEqual([...first.searchParams.keys()].sort(), ['cursor', 'limit', 'sort', 'tag'])
-      assert.equal(first.searchParams.get('tag'), 'work item')
-    })
-
-    it('when an admin list (users, tasks, audit events) has a next page, then it sends Link too', async (t) => {
-      const { app, make } = await buildTestApp(t, { PUBLIC_URL })
-      const admin = await make.admin()
-      const headers = make.bearer(admin.tokens.access_token)
-      const owner = await make.user()
-      await make.user()
-      for (let i = 0; i < 3; i++) await make.task(owner.tokens.access_token)
-      for (const url of ['/v1/admin/users?limit=1', `/v1/admin/tasks?limit=1&owner_id=${owner.id}`, '/v1/admin/audit-events?limit=1&type=register']) {
-        const { pages } = await walk(app, url, headers)
-        assert.ok(pages.length >= 2, `${url}: ${pages.length} pages`)
-      }
-    })
-
-    it('when a page is the last one, or a list is not paged, then no Link is sent', async (t) => {
-      const { app, make } = await buildTestApp(t, { PUBLIC_URL })
-      const user = await make.user()
-      await make.task(user.tokens.access_token)
-      const last = await app.inject({ method: 'GET', url: '/v1/tasks?limit=5', headers: make.bearer(user.tokens.access_token) })
-      assert.equal(last.json().next_cursor, null)
-      assert.equal(last.headers.link, undefined)
-      const sessions = await app.inject({ method: 'GET', url: '/v1/auth/sessions', headers: make.bearer(user.tokens.access_token) })
-      assert.equal(sessions.headers.link, undefined)
-    })
-
-    it('when the next URL is built, then repeated and encoded parameters survive and unsafe characters are escaped', () => {
-      assert.equal(nextPageUrl('https://api.example.test', '/v1/tasks?limit=2&q=a%26b&x=1&x=2&cursor=old', 'NEW'), 'https://api.example.test/v1/tasks?limit=2&q=a%26b&x=1&x=2&cursor=NEW')
-      assert.equal(nextPageUrl('https://api.example.test/base', '/v1/tasks', 'c'), 'https://api.example.test/base/v1/tasks?cursor=c')
-      assert.doesNotMatch(nextPageUrl('https://api.example.test', '/v1/<tasks>?q="x"', 'c'), /[<>"]/)
-    })
-  })
-
-  describe('GET /v1/tasks/{id} with If-None-Match', () => {
-    it('when If-None-Match matches the ETag (strong, weak, in a list, or *), then 304 with the ETag and no body', async (t) => {
-      const { app, make } = await buildTestApp(t)
-      const user = await make.user()
-      const task = await make.task(user.tokens.access_token)
-      const url = `/v1/tasks/${task.id}`
-      const first = await app.inject({ method: 'GET', url, headers: make.bearer(user.tokens.access_token) })
-      const etag = String(first.headers.etag)
-      assert.equal(etag, '"1"')
-      for (const header of [etag, `W/${etag}`, `"0", ${etag}`, `W/"7",W/${etag}`, '*']) {
-        for (const method of ['GET', 'HEAD'] as const) {
-          const res = await app.inject({ method, url, headers: { ...make.bearer(user.tokens.access_token), 'if-none-match': header } })
-          assert.equal(res.statusCode, 304, `${method} If-None-Match: ${header}`)
-          assert.equal(res.body, '')
-          assert.equal(res.headers.etag, etag)
-          assert.equal(res.headers['content-length'] ?? '0', '0')
-        }
-      }
-    })
-
-    it('when If-None-Match names another version, then 200 with the task; after a change the old ETag no longer matches', async (t) => {
-      const { app, make } = await buildTestApp(t)
-      const user = await make.user()
-      const headers = make.bearer(user.tokens.access_token)
-      const task = await make.task(user.tokens.access_token)
-      const url = `/v1/tasks/${task.id}`
-      const stale = await app.inject({ method: 'GET', url, headers: { ...headers, 'if-none-match': '"2", W/"3"' } })
-      assert.equal(stale.statusCode, 200)
-      assert.equal(stale.json().id, task.id)
-      await app.inject({ method: 'PATCH', url, headers, payload: { title: 'changed' } })
-      const changed = await app.inject({ method: 'GET', url, headers: { ...headers, 'if-none-match': '"1"' } })
-      assert.equal(changed.statusCode, 200)
-      assert.equal(changed.headers.etag, '"2"')
-      assert.equal(changed.json().title, 'changed')
-    })
-
-    it('when someone else\'s task is asked for with If-None-Match: *, then 403, never a 304 that would confirm it', async (t) => {
-      const { app, make } = await buildTestApp(t)
-      const [owner, stranger] = [await make.user(), await make.user()]
-      const task = await make.task(owner.tokens.access_token)
-      const res = await app.inject({ method: 'GET', url: `/v1/tasks/${task.id}`, headers: { ...make.bearer(stranger.tokens.access_token), 'if-none-match': '*' } })
-      assert.equal(res.statusCode, 403)
-    })
-
-    it('when the header is parsed, then weak comparison applies and junk never matches', () => {
-      assert.equal(ifNoneMatchHolds(undefined, '"1"'), false)
-      assert.equal(ifNoneMatchHolds('', '"1"'), false)
-      assert.equal(ifNoneMatchHolds('"1"', '"1"'), true)
-      assert.equal(ifNoneMatchHolds('W/"1"', '"1"'), true)
-      assert.equal(ifNoneMatchHolds(' "2" , "1" ', '"1"'), true)
-      assert.equal(ifNoneMatchHolds('"11"', '"1"'), false)
-      assert.equal(ifNoneMatchHolds('1', '"1"'), false)
-      assert.equal(ifNoneMatchHolds('"1", *', '"2"'), false)
     })
   })
 

@@ -8,41 +8,7 @@ export interface paths {
             cookie?: never;
         };
         /** API index: name, version and where the docs are */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Where to start: name, version and documentation links */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description The API's name */
-                            name: string;
-                            /** @description The running version (package.json) */
-                            version: string;
-                            /**
-                             * Format: uri
-                             * @description Interactive documentation
-                             */
-                            docs: string;
-                            /**
-                             * Format: uri
-                             * @description The OpenAPI 3.1 document
-                             */
-                            openapi: string;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getApiIndex"];
         put?: never;
         post?: never;
         delete?: never;
@@ -59,28 +25,7 @@ export interface paths {
             cookie?: never;
         };
         /** Liveness */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            status: string;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getHealth"];
         put?: never;
         post?: never;
         delete?: never;
@@ -97,45 +42,7 @@ export interface paths {
             cookie?: never;
         };
         /** Readiness: database and cache */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            status: string;
-                            checks: {
-                                [key: string]: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            status: string;
-                            checks: {
-                                [key: string]: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getReadiness"];
         put?: never;
         post?: never;
         delete?: never;
@@ -152,35 +59,7 @@ export interface paths {
             cookie?: never;
         };
         /** Public signing keys (empty under HS256) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            keys: {
-                                kty: string;
-                                crv: string;
-                                x: string;
-                                kid: string;
-                                alg: string;
-                                use: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getJwks"];
         put?: never;
         post?: never;
         delete?: never;
@@ -197,34 +76,7 @@ export interface paths {
             cookie?: never;
         };
         /** RFC 8414 authorization server metadata */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            issuer: string;
-                            token_endpoint: string;
-                            jwks_uri: string;
-                            grant_types_supported: string[];
-                            token_endpoint_auth_methods_supported: string[];
-                            response_types_supported: string[];
-                            code_challenge_methods_supported: string[];
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getAuthorizationServerMetadata"];
         put?: never;
         post?: never;
         delete?: never;
@@ -243,173 +95,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Create an account and log in */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /**
-                         * Format: email
-                         * @description Stored lower-cased; unique case-insensitively
-                         */
-                        email: string;
-                        /** @description See the password policy: 8–128 characters, not a common password */
-                        password: string;
-                        /** @description Unique case-insensitively */
-                        username?: string;
-                        name?: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            access_token: string;
-                            /** @enum {string} */
-                            token_type: "Bearer";
-                            /** @description Seconds until the access token expires */
-                            expires_in: number;
-                            refresh_token: string;
-                            /** @description A user account (never contains a password or hash) */
-                            user: {
-                                /** Format: uuid */
-                                id: string;
-                                email: string;
-                                username: string | null;
-                                name: string | null;
-                                /** @enum {string} */
-                                role: "user" | "admin";
-                                is_active: boolean;
-                                email_verified: boolean;
-                                mfa_enabled: boolean;
-                                /** Format: date-time */
-                                created_at: string;
-                                /** Format: date-time */
-                                updated_at: string;
-                            };
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["register"];
         delete?: never;
         options?: never;
         head?: never;
@@ -426,168 +112,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Log in with email or username and password */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            /** @description Exactly one of email or username, and the password */
-            requestBody: {
-                content: {
-                    "application/json": {
-                        email?: string;
-                        username?: string;
-                        /** @description See the password policy: 8–128 characters, not a common password */
-                        password: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            access_token: string;
-                            /** @enum {string} */
-                            token_type: "Bearer";
-                            /** @description Seconds until the access token expires */
-                            expires_in: number;
-                            refresh_token: string;
-                            /** @description A user account (never contains a password or hash) */
-                            user: {
-                                /** Format: uuid */
-                                id: string;
-                                email: string;
-                                username: string | null;
-                                name: string | null;
-                                /** @enum {string} */
-                                role: "user" | "admin";
-                                is_active: boolean;
-                                email_verified: boolean;
-                                mfa_enabled: boolean;
-                                /** Format: date-time */
-                                created_at: string;
-                                /** Format: date-time */
-                                updated_at: string;
-                            };
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["login"];
         delete?: never;
         options?: never;
         head?: never;
@@ -604,110 +129,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Exchange a refresh token for a new pair (the old one is spent) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        refresh_token: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            access_token: string;
-                            /** @enum {string} */
-                            token_type: "Bearer";
-                            /** @description Seconds until the access token expires */
-                            expires_in: number;
-                            refresh_token: string;
-                            /** @description A user account (never contains a password or hash) */
-                            user: {
-                                /** Format: uuid */
-                                id: string;
-                                email: string;
-                                username: string | null;
-                                name: string | null;
-                                /** @enum {string} */
-                                role: "user" | "admin";
-                                is_active: boolean;
-                                email_verified: boolean;
-                                mfa_enabled: boolean;
-                                /** Format: date-time */
-                                created_at: string;
-                                /** Format: date-time */
-                                updated_at: string;
-                            };
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["refreshTokens"];
         delete?: never;
         options?: never;
         head?: never;
@@ -724,51 +146,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** End this session */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description No content */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description RFC 9457 problem details */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["logout"];
         delete?: never;
         options?: never;
         head?: never;
@@ -785,51 +163,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** End every session of the user */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description No content */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description RFC 9457 problem details */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["logoutAll"];
         delete?: never;
         options?: never;
         head?: never;
@@ -844,67 +178,7 @@ export interface paths {
             cookie?: never;
         };
         /** The live sessions of the user */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data: {
-                                /** Format: uuid */
-                                id: string;
-                                /** Format: date-time */
-                                created_at: string;
-                                /** Format: date-time */
-                                last_used_at: string;
-                                /** Format: date-time */
-                                expires_at: string;
-                                ip: string | null;
-                                user_agent: string | null;
-                                current: boolean;
-                            }[];
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listSessions"];
         put?: never;
         post?: never;
         delete?: never;
@@ -924,107 +198,7 @@ export interface paths {
         put?: never;
         post?: never;
         /** End one of the user's sessions */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description No content */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description RFC 9457 problem details */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-            };
-        };
+        delete: operations["revokeSession"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1040,92 +214,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** OAuth2 token endpoint (password and refresh_token grants) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/x-www-form-urlencoded": {
-                        grant_type: "password" | "refresh_token";
-                        /** @description Email or username (password grant) */
-                        username?: string;
-                        /** @description Password (password grant) */
-                        password?: string;
-                        /** @description Refresh token (refresh_token grant) */
-                        refresh_token?: string;
-                        /** @description Accepted and ignored: clients are public */
-                        client_id?: string;
-                        /** @description Accepted and ignored */
-                        client_secret?: string;
-                        /** @description Accepted and ignored: TaskFlow has no scopes */
-                        scope?: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            access_token: string;
-                            /** @enum {string} */
-                            token_type: "Bearer";
-                            /** @description Seconds until the access token expires */
-                            expires_in: number;
-                            refresh_token: string;
-                        };
-                    };
-                };
-                /** @description RFC 6749 §5.2 error */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: string;
-                            error_description: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["issueToken"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1140,331 +229,15 @@ export interface paths {
             cookie?: never;
         };
         /** The signed-in user */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description A user account (never contains a password or hash) */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** Format: uuid */
-                            id: string;
-                            email: string;
-                            username: string | null;
-                            name: string | null;
-                            /** @enum {string} */
-                            role: "user" | "admin";
-                            is_active: boolean;
-                            email_verified: boolean;
-                            mfa_enabled: boolean;
-                            /** Format: date-time */
-                            created_at: string;
-                            /** Format: date-time */
-                            updated_at: string;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getCurrentUser"];
         put?: never;
         post?: never;
         /** Delete the account, its sessions and its tasks */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @description See the password policy: 8–128 characters, not a common password */
-                        password: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description No content */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description RFC 9457 problem details */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-            };
-        };
+        delete: operations["deleteCurrentUser"];
         options?: never;
         head?: never;
         /** Change name or username */
-        patch: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        name?: string;
-                        /** @description Unique case-insensitively */
-                        username?: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description A user account (never contains a password or hash) */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** Format: uuid */
-                            id: string;
-                            email: string;
-                            username: string | null;
-                            name: string | null;
-                            /** @enum {string} */
-                            role: "user" | "admin";
-                            is_active: boolean;
-                            email_verified: boolean;
-                            mfa_enabled: boolean;
-                            /** Format: date-time */
-                            created_at: string;
-                            /** Format: date-time */
-                            updated_at: string;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-            };
-        };
+        patch: operations["updateCurrentUser"];
         trace?: never;
     };
     "/v1/users/me/password": {
@@ -1476,114 +249,7 @@ export interface paths {
         };
         get?: never;
         /** Change password (ends every other session) */
-        put: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @description See the password policy: 8–128 characters, not a common password */
-                        current_password: string;
-                        /** @description See the password policy: 8–128 characters, not a common password */
-                        new_password: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description No content */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description RFC 9457 problem details */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-            };
-        };
+        put: operations["changePassword"];
         post?: never;
         delete?: never;
         options?: never;
@@ -1599,249 +265,10 @@ export interface paths {
             cookie?: never;
         };
         /** List your tasks (filters, sort, cursor pagination) */
-        get: {
-            parameters: {
-                query: {
-                    status?: "todo" | "in_progress" | "done";
-                    priority?: "low" | "medium" | "high" | "urgent";
-                    tag?: string;
-                    /** @description Case-insensitive substring of title or description */
-                    q?: string;
-                    due_before?: string;
-                    due_after?: string;
-                    /** @description One of created_at, updated_at, due_at, priority, title; a leading - sorts descending */
-                    sort: "created_at" | "-created_at" | "updated_at" | "-updated_at" | "due_at" | "-due_at" | "priority" | "-priority" | "title" | "-title";
-                    /** @description Page size (1–100, default 50) */
-                    limit: number;
-                    /** @description Opaque cursor from next_cursor */
-                    cursor?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data: {
-                                /** Format: uuid */
-                                id: string;
-                                title: string;
-                                description: string | null;
-                                /** @enum {string} */
-                                status: "todo" | "in_progress" | "done";
-                                /** @enum {string} */
-                                priority: "low" | "medium" | "high" | "urgent";
-                                due_at: string | null;
-                                tags: string[];
-                                /** Format: uuid */
-                                owner_id: string;
-                                /** Format: date-time */
-                                created_at: string;
-                                /** Format: date-time */
-                                updated_at: string;
-                                completed_at: string | null;
-                            }[];
-                            next_cursor: string | null;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listTasks"];
         put?: never;
         /** Create a task */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        title: string;
-                        description?: string | null;
-                        /** @enum {string} */
-                        status?: "todo" | "in_progress" | "done";
-                        /** @enum {string} */
-                        priority?: "low" | "medium" | "high" | "urgent";
-                        due_at?: string | null;
-                        tags?: string[];
-                    };
-                };
-            };
-            responses: {
-                /** @description A task */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** Format: uuid */
-                            id: string;
-                            title: string;
-                            description: string | null;
-                            /** @enum {string} */
-                            status: "todo" | "in_progress" | "done";
-                            /** @enum {string} */
-                            priority: "low" | "medium" | "high" | "urgent";
-                            due_at: string | null;
-                            tags: string[];
-                            /** Format: uuid */
-                            owner_id: string;
-                            /** Format: date-time */
-                            created_at: string;
-                            /** Format: date-time */
-                            updated_at: string;
-                            completed_at: string | null;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["createTask"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1856,710 +283,16 @@ export interface paths {
             cookie?: never;
         };
         /** Read a task (with its ETag) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /** @description ETags you hold (or *): 304 without a body when the task still has one of them */
-                    "if-none-match"?: string;
-                };
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description A task */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** Format: uuid */
-                            id: string;
-                            title: string;
-                            description: string | null;
-                            /** @enum {string} */
-                            status: "todo" | "in_progress" | "done";
-                            /** @enum {string} */
-                            priority: "low" | "medium" | "high" | "urgent";
-                            due_at: string | null;
-                            tags: string[];
-                            /** Format: uuid */
-                            owner_id: string;
-                            /** Format: date-time */
-                            created_at: string;
-                            /** Format: date-time */
-                            updated_at: string;
-                            completed_at: string | null;
-                        };
-                    };
-                };
-                /** @description Not Modified: the ETag sent in If-None-Match is still current */
-                304: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description RFC 9457 problem details */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getTask"];
         /** Replace a task */
-        put: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /** @description ETag from a GET: the change only applies to that version (else 412) */
-                    "if-match"?: string;
-                };
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        title: string;
-                        description?: string | null;
-                        /** @enum {string} */
-                        status?: "todo" | "in_progress" | "done";
-                        /** @enum {string} */
-                        priority?: "low" | "medium" | "high" | "urgent";
-                        due_at?: string | null;
-                        tags?: string[];
-                    };
-                };
-            };
-            responses: {
-                /** @description A task */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** Format: uuid */
-                            id: string;
-                            title: string;
-                            description: string | null;
-                            /** @enum {string} */
-                            status: "todo" | "in_progress" | "done";
-                            /** @enum {string} */
-                            priority: "low" | "medium" | "high" | "urgent";
-                            due_at: string | null;
-                            tags: string[];
-                            /** Format: uuid */
-                            owner_id: string;
-                            /** Format: date-time */
-                            created_at: string;
-                            /** Format: date-time */
-                            updated_at: string;
-                            completed_at: string | null;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                412: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-            };
-        };
+        put: operations["replaceTask"];
         post?: never;
         /** Delete a task */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /** @description ETag from a GET: the change only applies to that version (else 412) */
-                    "if-match"?: string;
-                };
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description No content */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description RFC 9457 problem details */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                412: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-            };
-        };
+        delete: operations["deleteTask"];
         options?: never;
         head?: never;
         /** Change some fields of a task */
-        patch: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /** @description ETag from a GET: the change only applies to that version (else 412) */
-                    "if-match"?: string;
-                };
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        title?: string;
-                        description?: string | null;
-                        /** @enum {string} */
-                        status?: "todo" | "in_progress" | "done";
-                        /** @enum {string} */
-                        priority?: "low" | "medium" | "high" | "urgent";
-                        due_at?: string | null;
-                        tags?: string[];
-                    };
-                };
-            };
-            responses: {
-                /** @description A task */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** Format: uuid */
-                            id: string;
-                            title: string;
-                            description: string | null;
-                            /** @enum {string} */
-                            status: "todo" | "in_progress" | "done";
-                            /** @enum {string} */
-                            priority: "low" | "medium" | "high" | "urgent";
-                            due_at: string | null;
-                            tags: string[];
-                            /** Format: uuid */
-                            owner_id: string;
-                            /** Format: date-time */
-                            created_at: string;
-                            /** Format: date-time */
-                            updated_at: string;
-                            completed_at: string | null;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                412: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-            };
-        };
+        patch: operations["updateTask"];
         trace?: never;
     };
     "/v1/admin/users": {
@@ -2570,134 +303,7 @@ export interface paths {
             cookie?: never;
         };
         /** List users */
-        get: {
-            parameters: {
-                query: {
-                    /** @description Substring of email, username or name */
-                    q?: string;
-                    role?: "user" | "admin";
-                    is_active?: boolean;
-                    /** @description Page size (1–100, default 50) */
-                    limit: number;
-                    /** @description Opaque cursor from next_cursor */
-                    cursor?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data: {
-                                /** Format: uuid */
-                                id: string;
-                                email: string;
-                                username: string | null;
-                                name: string | null;
-                                /** @enum {string} */
-                                role: "user" | "admin";
-                                is_active: boolean;
-                                email_verified: boolean;
-                                mfa_enabled: boolean;
-                                /** Format: date-time */
-                                created_at: string;
-                                /** Format: date-time */
-                                updated_at: string;
-                            }[];
-                            next_cursor: string | null;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listUsers"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2714,492 +320,15 @@ export interface paths {
             cookie?: never;
         };
         /** Read a user */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description A user account (never contains a password or hash) */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** Format: uuid */
-                            id: string;
-                            email: string;
-                            username: string | null;
-                            name: string | null;
-                            /** @enum {string} */
-                            role: "user" | "admin";
-                            is_active: boolean;
-                            email_verified: boolean;
-                            mfa_enabled: boolean;
-                            /** Format: date-time */
-                            created_at: string;
-                            /** Format: date-time */
-                            updated_at: string;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getUser"];
         put?: never;
         post?: never;
         /** Delete a user with their sessions and tasks */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description No content */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description RFC 9457 problem details */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-            };
-        };
+        delete: operations["deleteUser"];
         options?: never;
         head?: never;
         /** Change a user's role or active flag (ends their sessions) */
-        patch: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        role?: "user" | "admin";
-                        is_active?: boolean;
-                    };
-                };
-            };
-            responses: {
-                /** @description A user account (never contains a password or hash) */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** Format: uuid */
-                            id: string;
-                            email: string;
-                            username: string | null;
-                            name: string | null;
-                            /** @enum {string} */
-                            role: "user" | "admin";
-                            is_active: boolean;
-                            email_verified: boolean;
-                            mfa_enabled: boolean;
-                            /** Format: date-time */
-                            created_at: string;
-                            /** Format: date-time */
-                            updated_at: string;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-            };
-        };
+        patch: operations["updateUser"];
         trace?: never;
     };
     "/v1/admin/tasks": {
@@ -3210,143 +339,7 @@ export interface paths {
             cookie?: never;
         };
         /** List anyone's tasks */
-        get: {
-            parameters: {
-                query: {
-                    status?: "todo" | "in_progress" | "done";
-                    priority?: "low" | "medium" | "high" | "urgent";
-                    tag?: string;
-                    /** @description Case-insensitive substring of title or description */
-                    q?: string;
-                    due_before?: string;
-                    due_after?: string;
-                    /** @description One of created_at, updated_at, due_at, priority, title; a leading - sorts descending */
-                    sort: "created_at" | "-created_at" | "updated_at" | "-updated_at" | "due_at" | "-due_at" | "priority" | "-priority" | "title" | "-title";
-                    /** @description Page size (1–100, default 50) */
-                    limit: number;
-                    /** @description Opaque cursor from next_cursor */
-                    cursor?: string;
-                    owner_id?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data: {
-                                /** Format: uuid */
-                                id: string;
-                                title: string;
-                                description: string | null;
-                                /** @enum {string} */
-                                status: "todo" | "in_progress" | "done";
-                                /** @enum {string} */
-                                priority: "low" | "medium" | "high" | "urgent";
-                                due_at: string | null;
-                                tags: string[];
-                                /** Format: uuid */
-                                owner_id: string;
-                                /** Format: date-time */
-                                created_at: string;
-                                /** Format: date-time */
-                                updated_at: string;
-                                completed_at: string | null;
-                            }[];
-                            next_cursor: string | null;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listAllTasks"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3363,131 +356,7 @@ export interface paths {
             cookie?: never;
         };
         /** The audit log, newest first */
-        get: {
-            parameters: {
-                query: {
-                    type?: "register" | "login.success" | "login.failure" | "logout" | "logout_all" | "token.refresh" | "token.reuse_detected" | "session.revoked" | "password.change" | "rate_limit.exceeded" | "user.updated_by_admin" | "user.deleted" | "task.deleted_by_admin";
-                    user_id?: string;
-                    since?: string;
-                    /** @description Page size (1–100, default 50) */
-                    limit: number;
-                    /** @description Opaque cursor from next_cursor */
-                    cursor?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data: {
-                                /** Format: uuid */
-                                id: string;
-                                type: string;
-                                /** Format: date-time */
-                                created_at: string;
-                                actor_id: string | null;
-                                user_id: string | null;
-                                ip: string | null;
-                                user_agent: string | null;
-                                details: {
-                                    [key: string]: unknown;
-                                };
-                            }[];
-                            next_cursor: string | null;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listAuditEvents"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3507,134 +376,7 @@ export interface paths {
         put?: never;
         post?: never;
         /** Delete anyone's task */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description No content */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description RFC 9457 problem details */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-            };
-        };
+        delete: operations["deleteAnyTask"];
         options?: never;
         head?: never;
         patch?: never;
@@ -3643,12 +385,2969 @@ export interface paths {
 }
 export type webhooks = Record<string, never>;
 export interface components {
-    schemas: never;
-    responses: never;
+    schemas: {
+        /**
+         * @description RFC 9457 problem details
+         * @example {
+         *       "type": "https://taskflow.dev/problems/validation",
+         *       "title": "Validation failed",
+         *       "status": 400,
+         *       "detail": "title must NOT have fewer than 1 characters",
+         *       "instance": "/v1/tasks",
+         *       "code": "validation_failed",
+         *       "errors": [
+         *         {
+         *           "field": "title",
+         *           "message": "must NOT have fewer than 1 characters"
+         *         }
+         *       ]
+         *     }
+         */
+        Problem: {
+            /**
+             * Format: uri
+             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+             */
+            type: string;
+            title: string;
+            /** Format: int32 */
+            status: number;
+            detail?: string;
+            instance?: string;
+            /** @enum {string} */
+            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+            errors?: components["schemas"]["FieldError"][];
+        } & {
+            [key: string]: unknown;
+        };
+        FieldError: {
+            field: string;
+            message: string;
+        };
+        /**
+         * @description RFC 6749 §5.2 error
+         * @example {
+         *       "error": "invalid_grant",
+         *       "error_description": "Invalid username or password"
+         *     }
+         */
+        OAuthError: {
+            error: string;
+            error_description: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * @description A user account (never contains a password or hash)
+         * @example {
+         *       "id": "0193a5e4-7c1a-7d2e-9f10-2b3c4d5e6f70",
+         *       "email": "ada@example.com",
+         *       "username": "ada",
+         *       "name": "Ada Lovelace",
+         *       "role": "user",
+         *       "is_active": true,
+         *       "email_verified": false,
+         *       "mfa_enabled": false,
+         *       "created_at": "2026-11-21T10:00:00.000Z",
+         *       "updated_at": "2026-11-21T10:00:00.000Z"
+         *     }
+         */
+        User: {
+            /** Format: uuid */
+            id: string;
+            /** Format: email */
+            email: string;
+            username: string | null;
+            name: string | null;
+            /** @enum {string} */
+            role: "user" | "admin";
+            is_active: boolean;
+            email_verified: boolean;
+            mfa_enabled: boolean;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /**
+         * @description A task
+         * @example {
+         *       "id": "0193a5e4-8d2b-7e3f-8a11-3c4d5e6f7081",
+         *       "title": "Write report",
+         *       "description": null,
+         *       "status": "todo",
+         *       "priority": "medium",
+         *       "due_at": "2026-12-01T17:00:00.000Z",
+         *       "tags": [
+         *         "work"
+         *       ],
+         *       "owner_id": "0193a5e4-7c1a-7d2e-9f10-2b3c4d5e6f70",
+         *       "created_at": "2026-11-21T10:00:00.000Z",
+         *       "updated_at": "2026-11-21T10:00:00.000Z",
+         *       "completed_at": null
+         *     }
+         */
+        Task: {
+            /** Format: uuid */
+            id: string;
+            title: string;
+            description: string | null;
+            /** @enum {string} */
+            status: "todo" | "in_progress" | "done";
+            /** @enum {string} */
+            priority: "low" | "medium" | "high" | "urgent";
+            due_at: string | null;
+            tags: string[];
+            /** Format: uuid */
+            owner_id: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            completed_at: string | null;
+        };
+        TaskPage: {
+            data: components["schemas"]["Task"][];
+            next_cursor: string | null;
+        };
+        /**
+         * @description Tokens and the user
+         * @example {
+         *       "access_token": "eyJhbGciOiJFZERTQSIsImtpZCI6IjIwMjYtMTEiLCJ0eXAiOiJhdCtqd3QifQ.eyJzdWIiOiIwMTkzYTVlNCJ9.c2lnbmF0dXJl",
+         *       "token_type": "Bearer",
+         *       "expires_in": 900,
+         *       "refresh_token": "Vx3v0dJ6cU9Y2n1qk4yQm8rT5wA7zB0eL2gH6jK9pN4",
+         *       "user": {
+         *         "id": "0193a5e4-7c1a-7d2e-9f10-2b3c4d5e6f70",
+         *         "email": "ada@example.com",
+         *         "username": "ada",
+         *         "name": "Ada Lovelace",
+         *         "role": "user",
+         *         "is_active": true,
+         *         "email_verified": false,
+         *         "mfa_enabled": false,
+         *         "created_at": "2026-11-21T10:00:00.000Z",
+         *         "updated_at": "2026-11-21T10:00:00.000Z"
+         *       }
+         *     }
+         */
+        TokenResponse: {
+            /** @description A JWT (typ at+jwt) */
+            access_token: string;
+            /** @constant */
+            token_type: "Bearer";
+            /**
+             * Format: int32
+             * @description Seconds until the access token expires
+             */
+            expires_in: number;
+            /** @description Opaque, single use */
+            refresh_token: string;
+            user: components["schemas"]["User"];
+        };
+        /**
+         * @description RFC 6749 §5.1 access token response
+         * @example {
+         *       "access_token": "eyJhbGciOiJFZERTQSIsImtpZCI6IjIwMjYtMTEiLCJ0eXAiOiJhdCtqd3QifQ.eyJzdWIiOiIwMTkzYTVlNCJ9.c2lnbmF0dXJl",
+         *       "token_type": "Bearer",
+         *       "expires_in": 900,
+         *       "refresh_token": "Vx3v0dJ6cU9Y2n1qk4yQm8rT5wA7zB0eL2gH6jK9pN4"
+         *     }
+         */
+        OAuthTokenResponse: {
+            /** @description A JWT (typ at+jwt) */
+            access_token: string;
+            /** @constant */
+            token_type: "Bearer";
+            /**
+             * Format: int32
+             * @description Seconds until the access token expires
+             */
+            expires_in: number;
+            /** @description Opaque, single use */
+            refresh_token: string;
+        };
+        Session: {
+            /** Format: uuid */
+            id: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            last_used_at: string;
+            /** Format: date-time */
+            expires_at: string;
+            ip: string | null;
+            user_agent: string | null;
+            current: boolean;
+        };
+        SessionList: {
+            data: components["schemas"]["Session"][];
+        };
+        AuditEvent: {
+            /** Format: uuid */
+            id: string;
+            /** @description An audit event type (API.md "Audit and metrics") */
+            type: string;
+            /** Format: date-time */
+            created_at: string;
+            actor_id: string | null;
+            user_id: string | null;
+            ip: string | null;
+            user_agent: string | null;
+            details: {
+                [key: string]: unknown;
+            };
+        };
+        AuditEventPage: {
+            data: components["schemas"]["AuditEvent"][];
+            next_cursor: string | null;
+        };
+        UserPage: {
+            data: components["schemas"]["User"][];
+            next_cursor: string | null;
+        };
+    };
+    responses: {
+        /** @description Internal Server Error: an unexpected failure (logged; no details are given) */
+        InternalError: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "https://taskflow.dev/problems/internal_error",
+                 *       "title": "Internal Server Error",
+                 *       "status": 500,
+                 *       "detail": "Internal Server Error",
+                 *       "code": "internal_error"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+    };
     parameters: never;
     requestBodies: never;
-    headers: never;
+    headers: {
+        /** @description The request's Origin, only when it is one of CORS_ORIGINS; absent otherwise (no cross-origin access by default) */
+        "Access-Control-Allow-Origin": string;
+        /** @description Requests allowed in the window of this route's per-IP limit */
+        "RateLimit-Limit": number;
+        /** @description Requests left in the current window */
+        "RateLimit-Remaining": number;
+        /** @description Seconds until the window resets */
+        "RateLimit-Reset": number;
+        /** @description Seconds to wait before trying again (RFC 9110 §10.2.3) */
+        "Retry-After": number;
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
-export type operations = Record<string, never>;
+export interface operations {
+    getApiIndex: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Where to start: name, version and documentation links */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "name": "TaskFlow API",
+                     *       "version": "0.1.0",
+                     *       "docs": "https://api.taskflow.example/docs",
+                     *       "openapi": "https://api.taskflow.example/openapi.json"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description The API's name */
+                        name: string;
+                        /** @description The running version (package.json) */
+                        version: string;
+                        /**
+                         * Format: uri
+                         * @description Interactive documentation
+                         */
+                        docs: string;
+                        /**
+                         * Format: uri
+                         * @description The OpenAPI 3.1 document
+                         */
+                        openapi: string;
+                    };
+                };
+            };
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getHealth: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status: string;
+                    };
+                };
+            };
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getReadiness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description ok, or unavailable: the failing dependencies */
+                        status: string;
+                        /** @description Each dependency: ok or unavailable */
+                        checks: {
+                            [key: string]: string;
+                        };
+                    };
+                };
+            };
+            500: components["responses"]["InternalError"];
+            /** @description Default Response */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description ok, or unavailable: the failing dependencies */
+                        status: string;
+                        /** @description Each dependency: ok or unavailable */
+                        checks: {
+                            [key: string]: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    getJwks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        keys: {
+                            kty: string;
+                            crv: string;
+                            x: string;
+                            kid: string;
+                            alg: string;
+                            use: string;
+                        }[];
+                    };
+                };
+            };
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getAuthorizationServerMetadata: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uri */
+                        issuer: string;
+                        /** Format: uri */
+                        token_endpoint: string;
+                        /** Format: uri */
+                        jwks_uri: string;
+                        grant_types_supported: string[];
+                        token_endpoint_auth_methods_supported: string[];
+                        response_types_supported: string[];
+                        code_challenge_methods_supported: string[];
+                    };
+                };
+            };
+            500: components["responses"]["InternalError"];
+        };
+    };
+    register: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "email": "ada@example.com",
+                 *       "password": "correct horse battery staple",
+                 *       "username": "ada",
+                 *       "name": "Ada Lovelace"
+                 *     }
+                 */
+                "application/json": {
+                    /**
+                     * Format: email
+                     * @description Stored lower-cased; unique case-insensitively
+                     */
+                    email: string;
+                    /** @description See the password policy: 8–128 characters, not a common password */
+                    password: string;
+                    /** @description Unique case-insensitively */
+                    username?: string;
+                    name?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Tokens and the user */
+            201: {
+                headers: {
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "access_token": "eyJhbGciOiJFZERTQSIsImtpZCI6IjIwMjYtMTEiLCJ0eXAiOiJhdCtqd3QifQ.eyJzdWIiOiIwMTkzYTVlNCJ9.c2lnbmF0dXJl",
+                     *       "token_type": "Bearer",
+                     *       "expires_in": 900,
+                     *       "refresh_token": "Vx3v0dJ6cU9Y2n1qk4yQm8rT5wA7zB0eL2gH6jK9pN4",
+                     *       "user": {
+                     *         "id": "0193a5e4-7c1a-7d2e-9f10-2b3c4d5e6f70",
+                     *         "email": "ada@example.com",
+                     *         "username": "ada",
+                     *         "name": "Ada Lovelace",
+                     *         "role": "user",
+                     *         "is_active": true,
+                     *         "email_verified": false,
+                     *         "mfa_enabled": false,
+                     *         "created_at": "2026-11-21T10:00:00.000Z",
+                     *         "updated_at": "2026-11-21T10:00:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TokenResponse"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/validation",
+                     *       "title": "Validation failed",
+                     *       "status": 400,
+                     *       "detail": "Validation failed",
+                     *       "instance": "/v1/auth/register",
+                     *       "code": "validation_failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            409: {
+                headers: {
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/email_taken",
+                     *       "title": "Email already registered",
+                     *       "status": 409,
+                     *       "detail": "Email already registered",
+                     *       "instance": "/v1/auth/register",
+                     *       "code": "email_taken"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            415: {
+                headers: {
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/unsupported_media_type",
+                     *       "title": "Unsupported Media Type",
+                     *       "status": 415,
+                     *       "detail": "Unsupported Media Type",
+                     *       "instance": "/v1/auth/register",
+                     *       "code": "unsupported_media_type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            429: {
+                headers: {
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/rate_limited",
+                     *       "title": "Too Many Requests",
+                     *       "status": 429,
+                     *       "detail": "Too Many Requests",
+                     *       "instance": "/v1/auth/register",
+                     *       "code": "rate_limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+        };
+    };
+    login: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Exactly one of email or username, and the password */
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "email": "ada@example.com",
+                 *       "password": "correct horse battery staple"
+                 *     }
+                 */
+                "application/json": {
+                    email?: string;
+                    username?: string;
+                    /** @description See the password policy: 8–128 characters, not a common password */
+                    password: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Tokens and the user */
+            200: {
+                headers: {
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "access_token": "eyJhbGciOiJFZERTQSIsImtpZCI6IjIwMjYtMTEiLCJ0eXAiOiJhdCtqd3QifQ.eyJzdWIiOiIwMTkzYTVlNCJ9.c2lnbmF0dXJl",
+                     *       "token_type": "Bearer",
+                     *       "expires_in": 900,
+                     *       "refresh_token": "Vx3v0dJ6cU9Y2n1qk4yQm8rT5wA7zB0eL2gH6jK9pN4",
+                     *       "user": {
+                     *         "id": "0193a5e4-7c1a-7d2e-9f10-2b3c4d5e6f70",
+                     *         "email": "ada@example.com",
+                     *         "username": "ada",
+                     *         "name": "Ada Lovelace",
+                     *         "role": "user",
+                     *         "is_active": true,
+                     *         "email_verified": false,
+                     *         "mfa_enabled": false,
+                     *         "created_at": "2026-11-21T10:00:00.000Z",
+                     *         "updated_at": "2026-11-21T10:00:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TokenResponse"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/validation",
+                     *       "title": "Validation failed",
+                     *       "status": 400,
+                     *       "detail": "Validation failed",
+                     *       "instance": "/v1/auth/login",
+                     *       "code": "validation_failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/unauthenticated",
+                     *       "title": "Authentication required",
+                     *       "status": 401,
+                     *       "detail": "Authentication required",
+                     *       "instance": "/v1/auth/login",
+                     *       "code": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "Forbidden",
+                     *       "instance": "/v1/auth/login",
+                     *       "code": "forbidden"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            429: {
+                headers: {
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/rate_limited",
+                     *       "title": "Too Many Requests",
+                     *       "status": 429,
+                     *       "detail": "Too Many Requests",
+                     *       "instance": "/v1/auth/login",
+                     *       "code": "rate_limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+        };
+    };
+    refreshTokens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "refresh_token": "Vx3v0dJ6cU9Y2n1qk4yQm8rT5wA7zB0eL2gH6jK9pN4"
+                 *     }
+                 */
+                "application/json": {
+                    refresh_token: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Tokens and the user */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "access_token": "eyJhbGciOiJFZERTQSIsImtpZCI6IjIwMjYtMTEiLCJ0eXAiOiJhdCtqd3QifQ.eyJzdWIiOiIwMTkzYTVlNCJ9.c2lnbmF0dXJl",
+                     *       "token_type": "Bearer",
+                     *       "expires_in": 900,
+                     *       "refresh_token": "Vx3v0dJ6cU9Y2n1qk4yQm8rT5wA7zB0eL2gH6jK9pN4",
+                     *       "user": {
+                     *         "id": "0193a5e4-7c1a-7d2e-9f10-2b3c4d5e6f70",
+                     *         "email": "ada@example.com",
+                     *         "username": "ada",
+                     *         "name": "Ada Lovelace",
+                     *         "role": "user",
+                     *         "is_active": true,
+                     *         "email_verified": false,
+                     *         "mfa_enabled": false,
+                     *         "created_at": "2026-11-21T10:00:00.000Z",
+                     *         "updated_at": "2026-11-21T10:00:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TokenResponse"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/validation",
+                     *       "title": "Validation failed",
+                     *       "status": 400,
+                     *       "detail": "Validation failed",
+                     *       "instance": "/v1/auth/refresh",
+                     *       "code": "validation_failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/unauthenticated",
+                     *       "title": "Authentication required",
+                     *       "status": 401,
+                     *       "detail": "Authentication required",
+                     *       "instance": "/v1/auth/refresh",
+                     *       "code": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+        };
+    };
+    logout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/unauthenticated",
+                     *       "title": "Authentication required",
+                     *       "status": 401,
+                     *       "detail": "Authentication required",
+                     *       "instance": "/v1/auth/logout",
+                     *       "code": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+        };
+    };
+    logoutAll: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/unauthenticated",
+                     *       "title": "Authentication required",
+                     *       "status": 401,
+                     *       "detail": "Authentication required",
+                     *       "instance": "/v1/auth/logout-all",
+                     *       "code": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionList"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/unauthenticated",
+                     *       "title": "Authentication required",
+                     *       "status": 401,
+                     *       "detail": "Authentication required",
+                     *       "instance": "/v1/auth/sessions",
+                     *       "code": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+        };
+    };
+    revokeSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/validation",
+                     *       "title": "Validation failed",
+                     *       "status": 400,
+                     *       "detail": "Validation failed",
+                     *       "instance": "/v1/auth/sessions/0193a5e4-8d2b-7e3f-8a11-3c4d5e6f7081",
+                     *       "code": "validation_failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/unauthenticated",
+                     *       "title": "Authentication required",
+                     *       "status": 401,
+                     *       "detail": "Authentication required",
+                     *       "instance": "/v1/auth/sessions/0193a5e4-8d2b-7e3f-8a11-3c4d5e6f7081",
+                     *       "code": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/not_found",
+                     *       "title": "Not Found",
+                     *       "status": 404,
+                     *       "detail": "Not Found",
+                     *       "instance": "/v1/auth/sessions/0193a5e4-8d2b-7e3f-8a11-3c4d5e6f7081",
+                     *       "code": "not_found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+        };
+    };
+    issueToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "grant_type": "password",
+                 *       "username": "ada@example.com",
+                 *       "password": "correct horse battery staple"
+                 *     }
+                 */
+                "application/x-www-form-urlencoded": {
+                    grant_type: "password" | "refresh_token";
+                    /** @description Email or username (password grant) */
+                    username?: string;
+                    /** @description Password (password grant) */
+                    password?: string;
+                    /** @description Refresh token (refresh_token grant) */
+                    refresh_token?: string;
+                    /** @description Accepted and ignored: clients are public */
+                    client_id?: string;
+                    /** @description Accepted and ignored */
+                    client_secret?: string;
+                    /** @description Accepted and ignored: TaskFlow has no scopes */
+                    scope?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description RFC 6749 §5.1 access token response */
+            200: {
+                headers: {
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "access_token": "eyJhbGciOiJFZERTQSIsImtpZCI6IjIwMjYtMTEiLCJ0eXAiOiJhdCtqd3QifQ.eyJzdWIiOiIwMTkzYTVlNCJ9.c2lnbmF0dXJl",
+                     *       "token_type": "Bearer",
+                     *       "expires_in": 900,
+                     *       "refresh_token": "Vx3v0dJ6cU9Y2n1qk4yQm8rT5wA7zB0eL2gH6jK9pN4"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["OAuthTokenResponse"];
+                };
+            };
+            /** @description RFC 6749 §5.2 error */
+            400: {
+                headers: {
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "invalid_grant",
+                     *       "error_description": "Invalid username or password"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            429: {
+                headers: {
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/rate_limited",
+                     *       "title": "Too Many Requests",
+                     *       "status": 429,
+                     *       "detail": "Too Many Requests",
+                     *       "instance": "/v1/auth/token",
+                     *       "code": "rate_limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getCurrentUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A user account (never contains a password or hash) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0193a5e4-7c1a-7d2e-9f10-2b3c4d5e6f70",
+                     *       "email": "ada@example.com",
+                     *       "username": "ada",
+                     *       "name": "Ada Lovelace",
+                     *       "role": "user",
+                     *       "is_active": true,
+                     *       "email_verified": false,
+                     *       "mfa_enabled": false,
+                     *       "created_at": "2026-11-21T10:00:00.000Z",
+                     *       "updated_at": "2026-11-21T10:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/unauthenticated",
+                     *       "title": "Authentication required",
+                     *       "status": 401,
+                     *       "detail": "Authentication required",
+                     *       "instance": "/v1/users/me",
+                     *       "code": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+        };
+    };
+    deleteCurrentUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description See the password policy: 8–128 characters, not a common password */
+                    password: string;
+                };
+            };
+        };
+        responses: {
+            /** @description No content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/validation",
+                     *       "title": "Validation failed",
+                     *       "status": 400,
+                     *       "detail": "Validation failed",
+                     *       "instance": "/v1/users/me",
+                     *       "code": "validation_failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/unauthenticated",
+                     *       "title": "Authentication required",
+                     *       "status": 401,
+                     *       "detail": "Authentication required",
+                     *       "instance": "/v1/users/me",
+                     *       "code": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/unsupported_media_type",
+                     *       "title": "Unsupported Media Type",
+                     *       "status": 415,
+                     *       "detail": "Unsupported Media Type",
+                     *       "instance": "/v1/users/me",
+                     *       "code": "unsupported_media_type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+        };
+    };
+    updateCurrentUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "Ada King",
+                 *       "username": "ada.king"
+                 *     }
+                 */
+                "application/json": {
+                    name?: string;
+                    /** @description Unique case-insensitively */
+                    username?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description A user account (never contains a password or hash) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0193a5e4-7c1a-7d2e-9f10-2b3c4d5e6f70",
+                     *       "email": "ada@example.com",
+                     *       "username": "ada",
+                     *       "name": "Ada Lovelace",
+                     *       "role": "user",
+                     *       "is_active": true,
+                     *       "email_verified": false,
+                     *       "mfa_enabled": false,
+                     *       "created_at": "2026-11-21T10:00:00.000Z",
+                     *       "updated_at": "2026-11-21T10:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/validation",
+                     *       "title": "Validation failed",
+                     *       "status": 400,
+                     *       "detail": "Validation failed",
+                     *       "instance": "/v1/users/me",
+                     *       "code": "validation_failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/unauthenticated",
+                     *       "title": "Authentication required",
+                     *       "status": 401,
+                     *       "detail": "Authentication required",
+                     *       "instance": "/v1/users/me",
+                     *       "code": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/email_taken",
+                     *       "title": "Email already registered",
+                     *       "status": 409,
+                     *       "detail": "Email already registered",
+                     *       "instance": "/v1/users/me",
+                     *       "code": "email_taken"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/unsupported_media_type",
+                     *       "title": "Unsupported Media Type",
+                     *       "status": 415,
+                     *       "detail": "Unsupported Media Type",
+                     *       "instance": "/v1/users/me",
+                     *       "code": "unsupported_media_type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+        };
+    };
+    changePassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description See the password policy: 8–128 characters, not a common password */
+                    current_password: string;
+                    /** @description See the password policy: 8–128 characters, not a common password */
+                    new_password: string;
+                };
+            };
+        };
+        responses: {
+            /** @description No content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/validation",
+                     *       "title": "Validation failed",
+                     *       "status": 400,
+                     *       "detail": "Validation failed",
+                     *       "instance": "/v1/users/me/password",
+                     *       "code": "validation_failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/unauthenticated",
+                     *       "title": "Authentication required",
+                     *       "status": 401,
+                     *       "detail": "Authentication required",
+                     *       "instance": "/v1/users/me/password",
+                     *       "code": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/unsupported_media_type",
+                     *       "title": "Unsupported Media Type",
+                     *       "status": 415,
+                     *       "detail": "Unsupported Media Type",
+                     *       "instance": "/v1/users/me/password",
+                     *       "code": "unsupported_media_type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listTasks: {
+        parameters: {
+            query: {
+                status?: "todo" | "in_progress" | "done";
+                priority?: "low" | "medium" | "high" | "urgent";
+                tag?: string;
+                /** @description Case-insensitive substring of title or description */
+                q?: string;
+                due_before?: string;
+                due_after?: string;
+                /** @description One of created_at, updated_at, due_at, priority, title; a leading - sorts descending */
+                sort: "created_at" | "-created_at" | "updated_at" | "-updated_at" | "due_at" | "-due_at" | "priority" | "-priority" | "title" | "-title";
+                /** @description Page size (1–100, default 50) */
+                limit: number;
+                /** @description Opaque cursor from next_cursor */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskPage"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/validation",
+                     *       "title": "Validation failed",
+                     *       "status": 400,
+                     *       "detail": "Validation failed",
+                     *       "instance": "/v1/tasks",
+                     *       "code": "validation_failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/unauthenticated",
+                     *       "title": "Authentication required",
+                     *       "status": 401,
+                     *       "detail": "Authentication required",
+                     *       "instance": "/v1/tasks",
+                     *       "code": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+        };
+    };
+    createTask: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "title": "Write report",
+                 *       "priority": "high",
+                 *       "due_at": "2026-12-01T17:00:00Z",
+                 *       "tags": [
+                 *         "work"
+                 *       ]
+                 *     }
+                 */
+                "application/json": {
+                    title: string;
+                    description?: string | null;
+                    /** @enum {string} */
+                    status?: "todo" | "in_progress" | "done";
+                    /** @enum {string} */
+                    priority?: "low" | "medium" | "high" | "urgent";
+                    due_at?: string | null;
+                    tags?: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description A task */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0193a5e4-8d2b-7e3f-8a11-3c4d5e6f7081",
+                     *       "title": "Write report",
+                     *       "description": null,
+                     *       "status": "todo",
+                     *       "priority": "medium",
+                     *       "due_at": "2026-12-01T17:00:00.000Z",
+                     *       "tags": [
+                     *         "work"
+                     *       ],
+                     *       "owner_id": "0193a5e4-7c1a-7d2e-9f10-2b3c4d5e6f70",
+                     *       "created_at": "2026-11-21T10:00:00.000Z",
+                     *       "updated_at": "2026-11-21T10:00:00.000Z",
+                     *       "completed_at": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/validation",
+                     *       "title": "Validation failed",
+                     *       "status": 400,
+                     *       "detail": "Validation failed",
+                     *       "instance": "/v1/tasks",
+                     *       "code": "validation_failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/unauthenticated",
+                     *       "title": "Authentication required",
+                     *       "status": 401,
+                     *       "detail": "Authentication required",
+                     *       "instance": "/v1/tasks",
+                     *       "code": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/unsupported_media_type",
+                     *       "title": "Unsupported Media Type",
+                     *       "status": 415,
+                     *       "detail": "Unsupported Media Type",
+                     *       "instance": "/v1/tasks",
+                     *       "code": "unsupported_media_type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getTask: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description ETags you hold (or *): 304 without a body when the task still has one of them */
+                "if-none-match"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A task */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0193a5e4-8d2b-7e3f-8a11-3c4d5e6f7081",
+                     *       "title": "Write report",
+                     *       "description": null,
+                     *       "status": "todo",
+                     *       "priority": "medium",
+                     *       "due_at": "2026-12-01T17:00:00.000Z",
+                     *       "tags": [
+                     *         "work"
+                     *       ],
+                     *       "owner_id": "0193a5e4-7c1a-7d2e-9f10-2b3c4d5e6f70",
+                     *       "created_at": "2026-11-21T10:00:00.000Z",
+                     *       "updated_at": "2026-11-21T10:00:00.000Z",
+                     *       "completed_at": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            /** @description Not Modified: the ETag sent in If-None-Match is still current */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/validation",
+                     *       "title": "Validation failed",
+                     *       "status": 400,
+                     *       "detail": "Validation failed",
+                     *       "instance": "/v1/tasks/0193a5e4-8d2b-7e3f-8a11-3c4d5e6f7081",
+                     *       "code": "validation_failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/unauthenticated",
+                     *       "title": "Authentication required",
+                     *       "status": 401,
+                     *       "detail": "Authentication required",
+                     *       "instance": "/v1/tasks/0193a5e4-8d2b-7e3f-8a11-3c4d5e6f7081",
+                     *       "code": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "Forbidden",
+                     *       "instance": "/v1/tasks/0193a5e4-8d2b-7e3f-8a11-3c4d5e6f7081",
+                     *       "code": "forbidden"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/not_found",
+                     *       "title": "Not Found",
+                     *       "status": 404,
+                     *       "detail": "Not Found",
+                     *       "instance": "/v1/tasks/0193a5e4-8d2b-7e3f-8a11-3c4d5e6f7081",
+                     *       "code": "not_found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+        };
+    };
+    replaceTask: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description ETag from a GET: the change only applies to that version (else 412) */
+                "if-match"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "title": "Write report",
+                 *       "priority": "high",
+                 *       "due_at": "2026-12-01T17:00:00Z",
+                 *       "tags": [
+                 *         "work"
+                 *       ]
+                 *     }
+                 */
+                "application/json": {
+                    title: string;
+                    description?: string | null;
+                    /** @enum {string} */
+                    status?: "todo" | "in_progress" | "done";
+                    /** @enum {string} */
+                    priority?: "low" | "medium" | "high" | "urgent";
+                    due_at?: string | null;
+                    tags?: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description A task */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0193a5e4-8d2b-7e3f-8a11-3c4d5e6f7081",
+                     *       "title": "Write report",
+                     *       "description": null,
+                     *       "status": "todo",
+                     *       "priority": "medium",
+                     *       "due_at": "2026-12-01T17:00:00.000Z",
+                     *       "tags": [
+                     *         "work"
+                     *       ],
+                     *       "owner_id": "0193a5e4-7c1a-7d2e-9f10-2b3c4d5e6f70",
+                     *       "created_at": "2026-11-21T10:00:00.000Z",
+                     *       "updated_at": "2026-11-21T10:00:00.000Z",
+                     *       "completed_at": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/validation",
+                     *       "title": "Validation failed",
+                     *       "status": 400,
+                     *       "detail": "Validation failed",
+                     *       "instance": "/v1/tasks/0193a5e4-8d2b-7e3f-8a11-3c4d5e6f7081",
+                     *       "code": "validation_failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/unauthenticated",
+                     *       "title": "Authentication required",
+                     *       "status": 401,
+                     *       "detail": "Authentication required",
+                     *       "instance": "/v1/tasks/0193a5e4-8d2b-7e3f-8a11-3c4d5e6f7081",
+                     *       "code": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "Forbidden",
+                     *       "instance": "/v1/tasks/0193a5e4-8d2b-7e3f-8a11-3c4d5e6f7081",
+                     *       "code": "forbidden"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/not_found",
+                     *       "title": "Not Found",
+                     *       "status": 404,
+                     *       "detail": "Not Found",
+                     *       "instance": "/v1/tasks/0193a5e4-8d2b-7e3f-8a11-3c4d5e6f7081",
+                     *       "code": "not_found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/precondition_failed",
+                     *       "title": "Precondition Failed",
+                     *       "status": 412,
+                     *       "detail": "Precondition Failed",
+                     *       "instance": "/v1/tasks/0193a5e4-8d2b-7e3f-8a11-3c4d5e6f7081",
+                     *       "code": "precondition_failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+        };
+    };
+    deleteTask: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description ETag from a GET: the change only applies to that version (else 412) */
+                "if-match"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/validation",
+                     *       "title": "Validation failed",
+                     *       "status": 400,
+                     *       "detail": "Validation failed",
+                     *       "instance": "/v1/tasks/0193a5e4-8d2b-7e3f-8a11-3c4d5e6f7081",
+                     *       "code": "validation_failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/unauthenticated",
+                     *       "title": "Authentication required",
+                     *       "status": 401,
+                     *       "detail": "Authentication required",
+                     *       "instance": "/v1/tasks/0193a5e4-8d2b-7e3f-8a11-3c4d5e6f7081",
+                     *       "code": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "Forbidden",
+                     *       "instance": "/v1/tasks/0193a5e4-8d2b-7e3f-8a11-3c4d5e6f7081",
+                     *       "code": "forbidden"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/not_found",
+                     *       "title": "Not Found",
+                     *       "status": 404,
+                     *       "detail": "Not Found",
+                     *       "instance": "/v1/tasks/0193a5e4-8d2b-7e3f-8a11-3c4d5e6f7081",
+                     *       "code": "not_found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/precondition_failed",
+                     *       "title": "Precondition Failed",
+                     *       "status": 412,
+                     *       "detail": "Precondition Failed",
+                     *       "instance": "/v1/tasks/0193a5e4-8d2b-7e3f-8a11-3c4d5e6f7081",
+                     *       "code": "precondition_failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+        };
+    };
+    updateTask: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description ETag from a GET: the change only applies to that version (else 412) */
+                "if-match"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "status": "done"
+                 *     }
+                 */
+                "application/json": {
+                    title?: string;
+                    description?: string | null;
+                    /** @enum {string} */
+                    status?: "todo" | "in_progress" | "done";
+                    /** @enum {string} */
+                    priority?: "low" | "medium" | "high" | "urgent";
+                    due_at?: string | null;
+                    tags?: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description A task */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0193a5e4-8d2b-7e3f-8a11-3c4d5e6f7081",
+                     *       "title": "Write report",
+                     *       "description": null,
+                     *       "status": "todo",
+                     *       "priority": "medium",
+                     *       "due_at": "2026-12-01T17:00:00.000Z",
+                     *       "tags": [
+                     *         "work"
+                     *       ],
+                     *       "owner_id": "0193a5e4-7c1a-7d2e-9f10-2b3c4d5e6f70",
+                     *       "created_at": "2026-11-21T10:00:00.000Z",
+                     *       "updated_at": "2026-11-21T10:00:00.000Z",
+                     *       "completed_at": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/validation",
+                     *       "title": "Validation failed",
+                     *       "status": 400,
+                     *       "detail": "Validation failed",
+                     *       "instance": "/v1/tasks/0193a5e4-8d2b-7e3f-8a11-3c4d5e6f7081",
+                     *       "code": "validation_failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/unauthenticated",
+                     *       "title": "Authentication required",
+                     *       "status": 401,
+                     *       "detail": "Authentication required",
+                     *       "instance": "/v1/tasks/0193a5e4-8d2b-7e3f-8a11-3c4d5e6f7081",
+                     *       "code": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "Forbidden",
+                     *       "instance": "/v1/tasks/0193a5e4-8d2b-7e3f-8a11-3c4d5e6f7081",
+                     *       "code": "forbidden"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/not_found",
+                     *       "title": "Not Found",
+                     *       "status": 404,
+                     *       "detail": "Not Found",
+                     *       "instance": "/v1/tasks/0193a5e4-8d2b-7e3f-8a11-3c4d5e6f7081",
+                     *       "code": "not_found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/precondition_failed",
+                     *       "title": "Precondition Failed",
+                     *       "status": 412,
+                     *       "detail": "Precondition Failed",
+                     *       "instance": "/v1/tasks/0193a5e4-8d2b-7e3f-8a11-3c4d5e6f7081",
+                     *       "code": "precondition_failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listUsers: {
+        parameters: {
+            query: {
+                /** @description Substring of email, username or name */
+                q?: string;
+                role?: "user" | "admin";
+                is_active?: boolean;
+                /** @description Page size (1–100, default 50) */
+                limit: number;
+                /** @description Opaque cursor from next_cursor */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserPage"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/validation",
+                     *       "title": "Validation failed",
+                     *       "status": 400,
+                     *       "detail": "Validation failed",
+                     *       "instance": "/v1/admin/users",
+                     *       "code": "validation_failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/unauthenticated",
+                     *       "title": "Authentication required",
+                     *       "status": 401,
+                     *       "detail": "Authentication required",
+                     *       "instance": "/v1/admin/users",
+                     *       "code": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "Forbidden",
+                     *       "instance": "/v1/admin/users",
+                     *       "code": "forbidden"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A user account (never contains a password or hash) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0193a5e4-7c1a-7d2e-9f10-2b3c4d5e6f70",
+                     *       "email": "ada@example.com",
+                     *       "username": "ada",
+                     *       "name": "Ada Lovelace",
+                     *       "role": "user",
+                     *       "is_active": true,
+                     *       "email_verified": false,
+                     *       "mfa_enabled": false,
+                     *       "created_at": "2026-11-21T10:00:00.000Z",
+                     *       "updated_at": "2026-11-21T10:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/validation",
+                     *       "title": "Validation failed",
+                     *       "status": 400,
+                     *       "detail": "Validation failed",
+                     *       "instance": "/v1/admin/users/0193a5e4-8d2b-7e3f-8a11-3c4d5e6f7081",
+                     *       "code": "validation_failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/unauthenticated",
+                     *       "title": "Authentication required",
+                     *       "status": 401,
+                     *       "detail": "Authentication required",
+                     *       "instance": "/v1/admin/users/0193a5e4-8d2b-7e3f-8a11-3c4d5e6f7081",
+                     *       "code": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "Forbidden",
+                     *       "instance": "/v1/admin/users/0193a5e4-8d2b-7e3f-8a11-3c4d5e6f7081",
+                     *       "code": "forbidden"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/not_found",
+                     *       "title": "Not Found",
+                     *       "status": 404,
+                     *       "detail": "Not Found",
+                     *       "instance": "/v1/admin/users/0193a5e4-8d2b-7e3f-8a11-3c4d5e6f7081",
+                     *       "code": "not_found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+        };
+    };
+    deleteUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/validation",
+                     *       "title": "Validation failed",
+                     *       "status": 400,
+                     *       "detail": "Validation failed",
+                     *       "instance": "/v1/admin/users/0193a5e4-8d2b-7e3f-8a11-3c4d5e6f7081",
+                     *       "code": "validation_failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/unauthenticated",
+                     *       "title": "Authentication required",
+                     *       "status": 401,
+                     *       "detail": "Authentication required",
+                     *       "instance": "/v1/admin/users/0193a5e4-8d2b-7e3f-8a11-3c4d5e6f7081",
+                     *       "code": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "Forbidden",
+                     *       "instance": "/v1/admin/users/0193a5e4-8d2b-7e3f-8a11-3c4d5e6f7081",
+                     *       "code": "forbidden"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/not_found",
+                     *       "title": "Not Found",
+                     *       "status": 404,
+                     *       "detail": "Not Found",
+                     *       "instance": "/v1/admin/users/0193a5e4-8d2b-7e3f-8a11-3c4d5e6f7081",
+                     *       "code": "not_found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/email_taken",
+                     *       "title": "Email already registered",
+                     *       "status": 409,
+                     *       "detail": "Email already registered",
+                     *       "instance": "/v1/admin/users/0193a5e4-8d2b-7e3f-8a11-3c4d5e6f7081",
+                     *       "code": "email_taken"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+        };
+    };
+    updateUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    role?: "user" | "admin";
+                    is_active?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description A user account (never contains a password or hash) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0193a5e4-7c1a-7d2e-9f10-2b3c4d5e6f70",
+                     *       "email": "ada@example.com",
+                     *       "username": "ada",
+                     *       "name": "Ada Lovelace",
+                     *       "role": "user",
+                     *       "is_active": true,
+                     *       "email_verified": false,
+                     *       "mfa_enabled": false,
+                     *       "created_at": "2026-11-21T10:00:00.000Z",
+                     *       "updated_at": "2026-11-21T10:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/validation",
+                     *       "title": "Validation failed",
+                     *       "status": 400,
+                     *       "detail": "Validation failed",
+                     *       "instance": "/v1/admin/users/0193a5e4-8d2b-7e3f-8a11-3c4d5e6f7081",
+                     *       "code": "validation_failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/unauthenticated",
+                     *       "title": "Authentication required",
+                     *       "status": 401,
+                     *       "detail": "Authentication required",
+                     *       "instance": "/v1/admin/users/0193a5e4-8d2b-7e3f-8a11-3c4d5e6f7081",
+                     *       "code": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "Forbidden",
+                     *       "instance": "/v1/admin/users/0193a5e4-8d2b-7e3f-8a11-3c4d5e6f7081",
+                     *       "code": "forbidden"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/not_found",
+                     *       "title": "Not Found",
+                     *       "status": 404,
+                     *       "detail": "Not Found",
+                     *       "instance": "/v1/admin/users/0193a5e4-8d2b-7e3f-8a11-3c4d5e6f7081",
+                     *       "code": "not_found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/email_taken",
+                     *       "title": "Email already registered",
+                     *       "status": 409,
+                     *       "detail": "Email already registered",
+                     *       "instance": "/v1/admin/users/0193a5e4-8d2b-7e3f-8a11-3c4d5e6f7081",
+                     *       "code": "email_taken"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listAllTasks: {
+        parameters: {
+            query: {
+                status?: "todo" | "in_progress" | "done";
+                priority?: "low" | "medium" | "high" | "urgent";
+                tag?: string;
+                /** @description Case-insensitive substring of title or description */
+                q?: string;
+                due_before?: string;
+                due_after?: string;
+                /** @description One of created_at, updated_at, due_at, priority, title; a leading - sorts descending */
+                sort: "created_at" | "-created_at" | "updated_at" | "-updated_at" | "due_at" | "-due_at" | "priority" | "-priority" | "title" | "-title";
+                /** @description Page size (1–100, default 50) */
+                limit: number;
+                /** @description Opaque cursor from next_cursor */
+                cursor?: string;
+                owner_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskPage"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/validation",
+                     *       "title": "Validation failed",
+                     *       "status": 400,
+                     *       "detail": "Validation failed",
+                     *       "instance": "/v1/admin/tasks",
+                     *       "code": "validation_failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/unauthenticated",
+                     *       "title": "Authentication required",
+                     *       "status": 401,
+                     *       "detail": "Authentication required",
+                     *       "instance": "/v1/admin/tasks",
+                     *       "code": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "Forbidden",
+                     *       "instance": "/v1/admin/tasks",
+                     *       "code": "forbidden"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listAuditEvents: {
+        parameters: {
+            query: {
+                type?: "register" | "login.success" | "login.failure" | "logout" | "logout_all" | "token.refresh" | "token.reuse_detected" | "session.revoked" | "password.change" | "rate_limit.exceeded" | "user.updated_by_admin" | "user.deleted" | "task.deleted_by_admin";
+                user_id?: string;
+                since?: string;
+                /** @description Page size (1–100, default 50) */
+                limit: number;
+                /** @description Opaque cursor from next_cursor */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditEventPage"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/validation",
+                     *       "title": "Validation failed",
+                     *       "status": 400,
+                     *       "detail": "Validation failed",
+                     *       "instance": "/v1/admin/audit-events",
+                     *       "code": "validation_failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/unauthenticated",
+                     *       "title": "Authentication required",
+                     *       "status": 401,
+                     *       "detail": "Authentication required",
+                     *       "instance": "/v1/admin/audit-events",
+                     *       "code": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "Forbidden",
+                     *       "instance": "/v1/admin/audit-events",
+                     *       "code": "forbidden"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+        };
+    };
+    deleteAnyTask: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/validation",
+                     *       "title": "Validation failed",
+                     *       "status": 400,
+                     *       "detail": "Validation failed",
+                     *       "instance": "/v1/admin/tasks/0193a5e4-8d2b-7e3f-8a11-3c4d5e6f7081",
+                     *       "code": "validation_failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/unauthenticated",
+                     *       "title": "Authentication required",
+                     *       "status": 401,
+                     *       "detail": "Authentication required",
+                     *       "instance": "/v1/admin/tasks/0193a5e4-8d2b-7e3f-8a11-3c4d5e6f7081",
+                     *       "code": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "Forbidden",
+                     *       "instance": "/v1/admin/tasks/0193a5e4-8d2b-7e3f-8a11-3c4d5e6f7081",
+                     *       "code": "forbidden"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/not_found",
+                     *       "title": "Not Found",
+                     *       "status": 404,
+                     *       "detail": "Not Found",
+                     *       "instance": "/v1/admin/tasks/0193a5e4-8d2b-7e3f-8a11-3c4d5e6f7081",
+                     *       "code": "not_found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+        };
+    };
+}

@@ -11,19 +11,20 @@ import { ipRateLimit } from './core/http/rate-limit-hook.js'
 import { requestMeta } from './core/http/request-meta.js'
 import { createMetrics, registerMetrics } from './core/metrics.js'
 import { createLimiter } from './core/rate-limit.js'
-import { createAuditService } from './modules/audit/index.js'
+import { auditComponents, createAuditService } from './modules/audit/index.js'
 import { makeAuthenticate } from './core/http/authenticate.js'
 import { registerErrorHandler } from './core/http/error-handler.js'
 import { operationsRoutes, type Probe } from './core/http/operations.routes.js'
 import { registerValidators } from './core/http/validation.js'
 import { loggerOptions } from './core/logger.js'
+import { problemComponents } from './core/schemas.js'
 import {
-  authModule, checkPassword, createAccountThrottle, conflictFromUniqueViolation, createAccessTokens, createAuthService, createMemorySessionCache,
+  authComponents, authModule, checkPassword, createAccountThrottle, conflictFromUniqueViolation, createAccessTokens, createAuthService, createMemorySessionCache,
   createPasswordHasher, createRedisSessionCache, createSessions, loadKeySet, wellKnownRoutes, type SessionCache
 } from './modules/auth/index.js'
-import { adminModule, createAdminService } from './modules/admin/index.js'
-import { createTasksService, tasksModule } from './modules/tasks/index.js'
-import { createUsersService, createUsersStore, usersModule } from './modules/users/index.js'
+import { adminComponents, adminModule, createAdminService } from './modules/admin/index.js'
+import { createTasksService, tasksComponents, tasksModule } from './modules/tasks/index.js'
+import { createUsersService, createUsersStore, usersComponents, usersModule } from './modules/users/index.js'
 
 export interface AppDeps {
   config: Config
@@ -93,7 +94,10 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   })
 
   await registerHardening(app, { corsOrigins: config.cors.origins, maxEventLoopDelayMs: config.maxEventLoopDelayMs })
-  await registerDocs(app, { publicUrl: config.http.publicUrl })
+  await registerDocs(app, {
+    publicUrl: config.http.publicUrl,
+    components: { ...problemComponents, ...usersComponents, ...tasksComponents, ...authComponents, ...auditComponents, ...adminComponents }
+  })
   registerPageLinks(app, { publicUrl: config.http.publicUrl })
   const metrics = createMetrics({ defaultMetrics: config.metrics.defaultMetrics })
   registerMetrics(app, metrics, config.metrics.token)

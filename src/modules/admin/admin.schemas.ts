@@ -14,10 +14,13 @@ export type AdminUserQuery = Static<typeof AdminUserQuery>
 export const AdminUserPatch = Type.Object({
   role: Type.Optional(RoleSchema),
   is_active: Type.Optional(Type.Boolean())
-}, { additionalProperties: false, minProperties: 1 })
+}, { additionalProperties: false, minProperties: 1, examples: [{ role: 'admin' }, { is_active: false }] })
 export type AdminUserPatch = Static<typeof AdminUserPatch>
 
 export const AdminTaskQuery = Type.Object({ ...TaskFilters, owner_id: Type.Optional(Uuid) }, { additionalProperties: false })
 export type AdminTaskQuery = Static<typeof AdminTaskQuery>
 
 export const UserPage = Page(UserView)
+
+/** This module's shapes in the OpenAPI document (`#/components/schemas/<name>`). */
+export const adminComponents = { UserPage }

@@ -1,15 +1,15 @@
 import Type, { type Static } from 'typebox'
-import { Nullable, NullableText, Page, PageQuery, StringEnum, Timestamp, TimestampInput, Uuid } from '../../core/schemas.js'
+import { Nullable, Page, PageQuery, StringEnum, Timestamp, TimestampInput, Uuid } from '../../core/schemas.js'
 import { AUDIT_EVENT_TYPES } from './audit.service.js'
 
 export const AuditEventView = Type.Object({
   id: Uuid,
-  type: Type.String(),
+  type: Type.String({ maxLength: 64, description: 'An audit event type (API.md "Audit and metrics")' }),
   created_at: Timestamp,
   actor_id: Nullable(Uuid),
   user_id: Nullable(Uuid),
-  ip: NullableText,
-  user_agent: NullableText,
+  ip: Nullable(Type.String({ maxLength: 64 })),
+  user_agent: Nullable(Type.String({ maxLength: 512 })),
   details: Type.Record(Type.String(), Type.Unknown())
 })
 
@@ -22,3 +22,6 @@ export const AuditQuery = Type.Object({
 export type AuditQuery = Static<typeof AuditQuery>
 
 export const AuditPage = Page(AuditEventView)
+
+/** This module's shapes in the OpenAPI document (`#/components/schemas/<name>`). */
+export const auditComponents = { AuditEvent: AuditEventView, AuditEventPage: AuditPage }

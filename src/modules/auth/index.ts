@@ -11,6 +11,7 @@ export { checkPassword } from './password-policy.js'
 export { createSessions, type Sessions } from './sessions.js'
 export { createMemorySessionCache, createRedisSessionCache, type SessionCache } from './session-cache.js'
 export { wellKnownRoutes } from './well-known.routes.js'
+export { authComponents } from './auth.schemas.js'
 export { createAccountThrottle } from './account-throttle.js'
 
 /** Per-IP limits of the public auth routes (no-ops when RATE_LIMIT_ENABLED=false). */

@@ -16,7 +16,7 @@ const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem }
 export const tasksRoutes: FastifyPluginAsyncTypebox<{ tasks: TasksService, publicUrl: string }> = async (app, { tasks, publicUrl }) => {
   app.post('/', {
     prefixTrailingSlash: 'no-slash',
-    schema: { tags: ['tasks'], summary: 'Create a task', security, body: TaskInput, response: { 201: TaskView, 400: Problem, 401: Problem, 415: Problem } }
+    schema: { tags: ['tasks'], operationId: 'createTask', summary: 'Create a task', security, body: TaskInput, response: { 201: TaskView, 400: Problem, 401: Problem, 415: Problem } }
   }, async (req, reply) => {
     const task = await tasks.create(principal(req), req.body)
     return reply.code(201).header('location', `${publicUrl}/v1/tasks/${task.id}`).header('etag', etagOf(task)).send(task)
@@ -24,11 +24,11 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<{ tasks: TasksService, publi
 
   app.get('/', {
     prefixTrailingSlash: 'no-slash',
-    schema: { tags: ['tasks'], summary: 'List your tasks (filters, sort, cursor pagination)', security, querystring: TaskQuery, response: { 200: TaskPage, 400: Problem, 401: Problem } }
+    schema: { tags: ['tasks'], operationId: 'listTasks', summary: 'List your tasks (filters, sort, cursor pagination)', security, querystring: TaskQuery, response: { 200: TaskPage, 400: Problem, 401: Problem } }
   }, async (req) => tasks.list(principal(req), req.query))
 
   app.get('/:id', {
-    schema: { tags: ['tasks'], summary: 'Read a task (with its ETag)', security, params: TaskParams, headers: IfNoneMatch, response: { 200: TaskView, 304: NotModified, ...errors } }
+    schema: { tags: ['tasks'], operationId: 'getTask', summary: 'Read a task (with its ETag)', security, params: TaskParams, headers: IfNoneMatch, response: { 200: TaskView, 304: NotModified, ...errors } }
   }, async (req, reply) => {
     const task = await tasks.get(principal(req), req.params.id)
     const etag = etagOf(task)
@@ -38,21 +38,21 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<{ tasks: TasksService, publi
   })
 
   app.put('/:id', {
-    schema: { tags: ['tasks'], summary: 'Replace a task', security, params: TaskParams, headers: IfMatch, body: TaskInput, response: { 200: TaskView, ...errors, 412: Problem } }
+    schema: { tags: ['tasks'], operationId: 'replaceTask', summary: 'Replace a task', security, params: TaskParams, headers: IfMatch, body: TaskInput, response: { 200: TaskView, ...errors, 412: Problem } }
   }, async (req, reply) => {
     const task = await tasks.replace(principal(req), req.params.id, req.body, req.headers['if-match'])
     return reply.header('etag', etagOf(task)).send(task)
   })
 
   app.patch('/:id', {
-    schema: { tags: ['tasks'], summary: 'Change some fields of a task', security, params: TaskParams, headers: IfMatch, body: TaskPatch, response: { 200: TaskView, ...errors, 412: Problem } }
+    schema: { tags: ['tasks'], operationId: 'updateTask', summary: 'Change some fields of a task', security, params: TaskParams, headers: IfMatch, body: TaskPatch, response: { 200: TaskView, ...errors, 412: Problem } }
   }, async (req, reply) => {
     const task = await tasks.update(principal(req), req.params.id, req.body, req.headers['if-match'])
     return reply.header('etag', etagOf(task)).send(task)
   })
 
   app.delete('/:id', {
-    schema: { tags: ['tasks'], summary: 'Delete a task', security, params: TaskParams, headers: IfMatch, response: { 204: NoContent, ...errors, 412: Problem } }
+    schema: { tags: ['tasks'], operationId: 'deleteTask', summary: 'Delete a task', security, params: TaskParams, headers: IfMatch, response: { 204: NoContent, ...errors, 412: Problem } }
   }, async (req, reply) => {
     await tasks.remove(principal(req), req.params.id, req.headers['if-match'])
     return reply.code(204).send(null)

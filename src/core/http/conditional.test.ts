@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict'
-import { describe, it } from 'node:test'
-import { buildTestApp } from '../../../test/build-test-app.js'
+import { before, describe, it } from 'node:test'
+import { suiteApp } from '../../../test/build-test-app.js'
 import { storageLabel } from '../../../test/test-env.js'
 import { ifNoneMatchHolds } from './conditional.js'
 
 describe(`GET /v1/tasks/{id} with If-None-Match (RFC 9110 §13.1.2) [${storageLabel}]`, () => {
-  it('when If-None-Match matches the ETag (strong, weak, in a list, or *), then 304 with the ETag and no body', async (t) => {
-    const { app, make } = await buildTestApp(t)
+  const suite = suiteApp()
+  before(suite.start)
+
+  it('when If-None-Match matches the ETag (strong, weak, in a list, or *), then 304 with the ETag and no body', async () => {
+    const { app, make } = suite.app()
     const user = await make.user()
     const task = await make.task(user.tokens.access_token)
     const url = `/v1/tasks/${task.id}`
@@ -24,8 +27,8 @@ describe(`GET /v1/tasks/{id} with If-None-Match (RFC 9110 §13.1.2) [${storageLa
     }
   })
 
-  it('when If-None-Match names another version, then 200 with the task; after a change the old ETag no longer matches', async (t) => {
-    const { app, make } = await buildTestApp(t)
+  it('when If-None-Match names another version, then 200 with the task; after a change the old ETag no longer matches', async () => {
+    const { app, make } = suite.app()
     const user = await make.user()
     const headers = make.bearer(user.tokens.access_token)
     const task = await make.task(user.tokens.access_token)
@@ -40,8 +43,8 @@ describe(`GET /v1/tasks/{id} with If-None-Match (RFC 9110 §13.1.2) [${storageLa
     assert.equal(changed.json().title, 'changed')
   })
 
-  it('when someone else\'s task is asked for with If-None-Match: *, then 403, never a 304 that would confirm it', async (t) => {
-    const { app, make } = await buildTestApp(t)
+  it('when someone else\'s task is asked for with If-None-Match: *, then 403, never a 304 that would confirm it', async () => {
+    const { app, make } = suite.app()
     const [owner, stranger] = [await make.user(), await make.user()]
     const task = await make.task(owner.tokens.access_token)
     const res = await app.inject({ method: 'GET', url: `/v1/tasks/${task.id}`, headers: { ...make.bearer(stranger.tokens.access_token), 'if-none-match': '*' } })

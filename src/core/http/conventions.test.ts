@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
-import { describe, it } from 'node:test'
+import { before, describe, it } from 'node:test'
 import type { FastifyInstance } from 'fastify'
-import { buildTestApp } from '../../../test/build-test-app.js'
+import { suiteApp } from '../../../test/build-test-app.js'
 import { storageLabel } from '../../../test/test-env.js'
 
 const PUBLIC_URL = 'https://api.example.test'
+const ORIGIN = 'https://app.example.test'
 const problem = /^application\/problem\+json/
 const { version } = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const
@@ -21,17 +22,20 @@ async function knownPaths (app: FastifyInstance): Promise<Map<string, Set<string
 }
 
 describe(`API conventions [${storageLabel}]`, () => {
+  const suite = suiteApp({ PUBLIC_URL, CORS_ORIGINS: ORIGIN })
+  before(suite.start)
+
   describe('GET /', () => {
-    it('when the root is fetched, then it is the index: name, package version, docs and openapi under PUBLIC_URL', async (t) => {
-      const { app } = await buildTestApp(t, { PUBLIC_URL })
+    it('when the root is fetched, then it is the index: name, package version, docs and openapi under PUBLIC_URL', async () => {
+      const { app } = suite.app()
       const res = await app.inject({ method: 'GET', url: '/' })
       assert.equal(res.statusCode, 200)
       assert.match(String(res.headers['content-type']), /^application\/json/)
       assert.deepEqual(res.json(), { name: 'TaskFlow API', version, docs: `${PUBLIC_URL}/docs`, openapi: `${PUBLIC_URL}/openapi.json` })
     })
 
-    it('when the document is fetched, then info carries the package version and the index is documented', async (t) => {
-      const { app } = await buildTestApp(t)
+    it('when the document is fetched, then info carries the package version and the index is documented', async () => {
+      const { app } = suite.app()
       const doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json<Doc & { info: { title: string, version: string } }>()
       assert.equal(doc.info.title, 'TaskFlow API')
       assert.equal(doc.info.version, version)
@@ -40,8 +44,8 @@ describe(`API conventions [${storageLabel}]`, () => {
   })
 
   describe('405 Method Not Allowed', () => {
-    it('when a known path is called with a method it lacks, then 405 problem+json whose Allow lists its methods', async (t) => {
-      const { app } = await buildTestApp(t)
+    it('when a known path is called with a method it lacks, then 405 problem+json whose Allow lists its methods', async () => {
+      const { app } = suite.app()
       const cases: Array<[string, string, string]> = [
         ['DELETE', '/v1/tasks', 'GET, HEAD, POST'],
         ['POST', '/v1/tasks/01a20000-0000-7000-8000-000000000000', 'DELETE, GET, HEAD, PATCH, PUT'],
@@ -67,8 +71,8 @@ describe(`API conventions [${storageLabel}]`, () => {
       }
     })
 
-    it('when any documented or operational path gets a method it lacks, then 405 (before authentication) and Allow names every method it has', async (t) => {
-      const { app } = await buildTestApp(t)
+    it('when any documented or operational path gets a method it lacks, then 405 (before authentication) and Allow names every method it has', async () => {
+      const { app } = suite.app()
       for (const [template, methods] of await knownPaths(app)) {
         const url = template.replaceAll(/\{[^}]+\}/g, '01a20000-0000-7000-8000-000000000000')
         const missing = METHODS.find(m => !methods.has(m))
@@ -81,8 +85,8 @@ describe(`API conventions [${storageLabel}]`, () => {
       }
     })
 
-    it('when the path is unknown, then 404, not 405', async (t) => {
-      const { app } = await buildTestApp(t)
+    it('when the path is unknown, then 404, not 405', async () => {
+      const { app } = suite.app()
       for (const [method, url] of [['DELETE', '/v1/nope'], ['GET', '/v1/tasks/a/b'], ['POST', '/v1'], ['PUT', '/v1/users/me/']] as const) {
         const res = await app.inject({ method, url })
         assert.equal(res.statusCode, 404, `${method} ${url}`)
@@ -92,8 +96,8 @@ describe(`API conventions [${storageLabel}]`, () => {
   })
 
   describe('HEAD', () => {
-    it('when HEAD is sent wherever GET works, then it answers GET\'s status and headers without a body', async (t) => {
-      const { app, make } = await buildTestApp(t)
+    it('when HEAD is sent wherever GET works, then it answers GET\'s status and headers without a body', async () => {
+      const { app, make } = suite.app()
       const admin = await make.admin()
       const task = await make.task(admin.tokens.access_token)
       const headers = make.bearer(admin.tokens.access_token)
@@ -113,8 +117,8 @@ describe(`API conventions [${storageLabel}]`, () => {
     })
   })
 
-  it('when RFC 8414 metadata is fetched, then it lists every item API.md names, S256 as the only PKCE method', async (t) => {
-    const { app, config } = await buildTestApp(t, { PUBLIC_URL })
+  it('when RFC 8414 metadata is fetched, then it lists every item API.md names, S256 as the only PKCE method', async () => {
+    const { app, config } = suite.app()
     const res = await app.inject({ method: 'GET', url: '/.well-known/oauth-authorization-server' })
     assert.equal(res.statusCode, 200)
     const meta = res.json()
@@ -126,9 +130,9 @@ describe(`API conventions [${storageLabel}]`, () => {
     assert.deepEqual(meta.code_challenge_methods_supported, ['S256'])
   })
 
-  it('when a cross-origin client preflights a conditional GET, then If-None-Match is allowed and Link is exposed', async (t) => {
-    const origin = 'https://app.example.test'
-    const { app } = await buildTestApp(t, { CORS_ORIGINS: origin })
+  it('when a cross-origin client preflights a conditional GET, then If-None-Match is allowed and Link is exposed', async () => {
+    const origin = ORIGIN
+    const { app } = suite.app()
     const preflight = await app.inject({ method: 'OPTIONS', url: '/v1/tasks/01a20000-0000-7000-8000-000000000000', headers: { origin, 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization, if-none-match' } })
     assert.equal(preflight.statusCode, 204)
     assert.match(String(preflight.headers['access-control-allow-headers']), /If-None-Match/)

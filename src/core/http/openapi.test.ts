@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
-import { describe, it } from 'node:test'
-import { buildTestApp } from '../../../test/build-test-app.js'
+import { before, describe, it } from 'node:test'
+import { suiteApp } from '../../../test/build-test-app.js'
 import { storageLabel } from '../../../test/test-env.js'
 
 interface Media { schema?: Record<string, unknown>, example?: unknown, examples?: unknown }
@@ -15,16 +15,20 @@ function operations (doc: Doc): Array<[string, string, Operation]> {
   return Object.entries(doc.paths).flatMap(([path, item]) => Object.entries(item).map(([method, op]) => [method, path, op] as [string, string, Operation]))
 }
 
-async function documentOf (t: Parameters<typeof buildTestApp>[0]): Promise<Doc> {
-  const { app } = await buildTestApp(t)
-  const res = await app.inject({ method: 'GET', url: '/openapi.json' })
-  assert.equal(res.statusCode, 200)
-  return res.json<Doc>()
-}
-
 describe(`the OpenAPI document [${storageLabel}]`, () => {
-  it('when generated, then every operation has a stable camelCase operationId (unique) and a summary', async (t) => {
-    const doc = await documentOf(t)
+  const suite = suiteApp()
+  let served: Doc
+  before(async () => {
+    const { app } = await suite.start()
+    const res = await app.inject({ method: 'GET', url: '/openapi.json' })
+    assert.equal(res.statusCode, 200)
+    served = res.json<Doc>()
+  })
+  // A fresh copy per test: tests never see each other's changes.
+  const documentOf = async (): Promise<Doc> => structuredClone(served)
+
+  it('when generated, then every operation has a stable camelCase operationId (unique) and a summary', async () => {
+    const doc = await documentOf()
     const ids = operations(doc).map(([method, path, op]) => {
       assert.match(op.operationId ?? '', /^[a-z][A-Za-z0-9]*$/, `${method} ${path}`)
       assert.ok(op.summary && op.summary.length > 3, `${method} ${path} has a summary`)
@@ -44,8 +48,8 @@ describe(`the OpenAPI document [${storageLabel}]`, () => {
     ]) assert.ok(ids.includes(expected), `missing: ${expected}`)
   })
 
-  it('when generated, then User, Task, the token responses and the pages are components, referenced by every route that returns them', async (t) => {
-    const doc = await documentOf(t)
+  it('when generated, then User, Task, the token responses and the pages are components, referenced by every route that returns them', async () => {
+    const doc = await documentOf()
     const schemas = doc.components.schemas
     for (const name of ['Problem', 'FieldError', 'OAuthError', 'User', 'Task', 'TaskPage', 'UserPage', 'AuditEvent', 'AuditEventPage', 'TokenResponse', 'OAuthTokenResponse', 'Session', 'SessionList']) {
       assert.ok(schemas[name], `components.schemas.${name}`)
@@ -81,8 +85,8 @@ describe(`the OpenAPI document [${storageLabel}]`, () => {
     assert.deepEqual(copies, [])
   })
 
-  it('when generated, then every documented error is application/problem+json with the shared Problem (RFC 6749 JSON at the token endpoint), and every operation documents 500', async (t) => {
-    const doc = await documentOf(t)
+  it('when generated, then every documented error is application/problem+json with the shared Problem (RFC 6749 JSON at the token endpoint), and every operation documents 500', async () => {
+    const doc = await documentOf()
     let checked = 0
     for (const [method, path, op] of operations(doc)) {
       assert.ok(op.responses['500'], `${method} ${path} documents 500`)
@@ -107,8 +111,8 @@ describe(`the OpenAPI document [${storageLabel}]`, () => {
     assert.equal(notFound.status, 404)
   })
 
-  it('when generated, then the rate-limited routes (and only they) document RateLimit-* on 2xx/4xx and Retry-After on 429', async (t) => {
-    const doc = await documentOf(t)
+  it('when generated, then the rate-limited routes (and only they) document RateLimit-* on 2xx/4xx and Retry-After on 429', async () => {
+    const doc = await documentOf()
     const limited = ['post /v1/auth/register', 'post /v1/auth/login', 'post /v1/auth/token']
     for (const [method, path, op] of operations(doc)) {
       const isLimited = limited.includes(`${method} ${path}`)
@@ -122,8 +126,8 @@ describe(`the OpenAPI document [${storageLabel}]`, () => {
     }
   })
 
-  it('when generated, then the main routes carry request and response examples', async (t) => {
-    const doc = await documentOf(t)
+  it('when generated, then the main routes carry request and response examples', async () => {
+    const doc = await documentOf()
     const requestExample = (path: string, method: string, type = 'application/json') => doc.paths[path]?.[method]?.requestBody?.content[type]?.example
     const responseExample = (path: string, method: string, status: string) => doc.paths[path]?.[method]?.responses[status]?.content?.['application/json']?.example
     assert.deepEqual(Object.keys(requestExample('/v1/auth/register', 'post') as object).sort(), ['email', 'name', 'password', 'username'])

@@ -1,13 +1,16 @@
 import assert from 'node:assert/strict'
-import { describe, it } from 'node:test'
+import { before, describe, it } from 'node:test'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
-import { buildTestApp } from '../../../test/build-test-app.js'
+import { suiteApp } from '../../../test/build-test-app.js'
 import { storageLabel } from '../../../test/test-env.js'
 import { nextPageUrl } from './page-links.js'
 
 const PUBLIC_URL = 'https://api.example.test'
 
 describe(`Link rel="next" on every page (RFC 8288) [${storageLabel}]`, () => {
+  const suite = suiteApp({ PUBLIC_URL })
+  before(suite.start)
+
   /** Follows Link headers from `first` to the end; returns the pages and the links seen. */
   async function walk (app: FastifyInstance, first: string, headers: Record<string, string>) {
     const pages: Array<{ data: Array<{ id: string }>, next_cursor: string | null }> = []
@@ -35,8 +38,8 @@ describe(`Link rel="next" on every page (RFC 8288) [${storageLabel}]`, () => {
     return { pages, links }
   }
 
-  it('when /v1/tasks has a next page, then Link is its absolute URL from PUBLIC_URL with the query kept; following it pages to the end', async (t) => {
-    const { app, make } = await buildTestApp(t, { PUBLIC_URL })
+  it('when /v1/tasks has a next page, then Link is its absolute URL from PUBLIC_URL with the query kept; following it pages to the end', async () => {
+    const { app, make } = suite.app()
     const user = await make.user()
     for (const title of ['a', 'b', 'c', 'd', 'e']) await make.task(user.tokens.access_token, { title, tags: ['work item'] })
     await make.task(user.tokens.access_token, { title: 'not tagged' })
@@ -49,8 +52,8 @@ describe(`Link rel="next" on every page (RFC 8288) [${storageLabel}]`, () => {
     assert.equal(first.searchParams.get('tag'), 'work item')
   })
 
-  it('when an admin list (users, tasks, audit events) has a next page, then it sends Link too', async (t) => {
-    const { app, make } = await buildTestApp(t, { PUBLIC_URL })
+  it('when an admin list (users, tasks, audit events) has a next page, then it sends Link too', async () => {
+    const { app, make } = suite.app()
     const admin = await make.admin()
     const headers = make.bearer(admin.tokens.access_token)
     const owner = await make.user()
@@ -62,8 +65,8 @@ describe(`Link rel="next" on every page (RFC 8288) [${storageLabel}]`, () => {
     }
   })
 
-  it('when a page is the last one, or a list is not paged, then no Link is sent', async (t) => {
-    const { app, make } = await buildTestApp(t, { PUBLIC_URL })
+  it('when a page is the last one, or a list is not paged, then no Link is sent', async () => {
+    const { app, make } = suite.app()
     const user = await make.user()
     await make.task(user.tokens.access_token)
     const last = await app.inject({ method: 'GET', url: '/v1/tasks?limit=5', headers: make.bearer(user.tokens.access_token) })

@@ -25,6 +25,7 @@ import { adminComponents, adminModule, createAdminService } from './modules/admi
 import { createTasksService, tasksComponents, tasksModule } from './modules/tasks/index.js'
 import { createUsersService, createUsersStore, usersComponents, usersModule } from './modules/users/index.js'
 
+/** What buildApp needs: config, storage (PGlite or PostgreSQL), optional Redis, the clock; tests add a session cache and a log stream. */
 export interface AppDeps {
   config: Config
   database: Database

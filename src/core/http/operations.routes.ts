@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { API_NAME, PACKAGE } from '../package-info.js'
 
+/** A readiness check for /readyz: resolves when the dependency answers within 2 s, throws otherwise. */
 export interface Probe { name: string, check: () => Promise<void> }
 
 const Index = Type.Object({

@@ -13,6 +13,7 @@ const IfNoneMatch = Type.Object({ 'if-none-match': Type.Optional(Type.String({ m
 const NotModified = Type.Unsafe<undefined>({ type: 'null', description: 'Not Modified: the ETag sent in If-None-Match is still current' })
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem }
 
+/** `/v1/tasks` routes: schemas, ETag/If-Match headers and one service call each. */
 export const tasksRoutes: FastifyPluginAsyncTypebox<{ tasks: TasksService, publicUrl: string }> = async (app, { tasks, publicUrl }) => {
   app.post('/', {
     prefixTrailingSlash: 'no-slash',

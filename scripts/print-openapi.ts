@@ -1,5 +1,11 @@
 // Prints the OpenAPI 3.1 document of the app (built on an in-memory PGlite, never listening):
 // `npm run openapi > openapi.json`, and the source of examples/taskflow-api.d.ts.
+//   --types            the openapi-typescript types instead of the document
+//   --public-url URL   the PUBLIC_URL the document names in `servers` (default http://127.0.0.1:3000)
+//   --out FILE         write to FILE (its folder is made) instead of stdout
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { parseArgs } from 'node:util'
 import openapiTS, { astToString } from 'openapi-typescript'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
@@ -7,11 +13,12 @@ import { systemClock } from '../src/core/clock.js'
 import { createDb } from '../src/core/db.js'
 import { runMigrations } from '../src/core/migrate.js'
 
-export async function openapiDocument (): Promise<Record<string, unknown>> {
+export async function openapiDocument (publicUrl?: string): Promise<Record<string, unknown>> {
   const database = await createDb({})
   try {
     await runMigrations(database)
-    const app = await buildApp({ config: loadConfig({ LOG_LEVEL: 'silent', METRICS_DEFAULT: 'false' }), database, clock: systemClock, logger: false })
+    const env = { LOG_LEVEL: 'silent', METRICS_DEFAULT: 'false', ...(publicUrl ? { PUBLIC_URL: publicUrl } : {}) }
+    const app = await buildApp({ config: loadConfig(env), database, clock: systemClock, logger: false })
     await app.ready()
     const doc = app.swagger() as unknown as Record<string, unknown>
     await app.close()
@@ -29,6 +36,12 @@ export async function clientTypes (): Promise<string> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const mode = process.argv[2]
-  process.stdout.write(mode === '--types' ? await clientTypes() : `${JSON.stringify(await openapiDocument(), null, 2)}\n`)
+  const { values } = parseArgs({ options: { types: { type: 'boolean' }, 'public-url': { type: 'string' }, out: { type: 'string' } } })
+  const text = values.types ? await clientTypes() : `${JSON.stringify(await openapiDocument(values['public-url']), null, 2)}\n`
+  if (values.out) {
+    mkdirSync(dirname(values.out), { recursive: true })
+    writeFileSync(values.out, text)
+  } else {
+    process.stdout.write(text)
+  }
 }

@@ -6,10 +6,11 @@ import type { Clock } from './core/clock.js'
 import type { Database } from './core/db.js'
 import { registerDocs } from './core/http/docs.js'
 import { registerHardening } from './core/http/hardening.js'
+import { registerPageLinks } from './core/http/page-links.js'
 import { lifecyclePlugin, requestId } from './core/http/lifecycle.js'
 import { createMetrics, registerMetrics } from './core/metrics.js'
 import { limiterFactory } from './core/rate-limit.js'
-import { auditRetentionRule, createAuditChain, createAuditService } from './modules/audit/index.js'
+import { auditComponents, auditRetentionRule, createAuditChain, createAuditService } from './modules/audit/index.js'
 import { createCleanup } from './jobs/cleanup.js'
 import { startBackgroundJobs } from './jobs/index.js'
 import { makeAuthenticate } from './core/http/authenticate.js'
@@ -20,13 +21,14 @@ import { registerCharsetCheck } from './core/http/charset.js'
 import { loggerOptions } from './core/logger.js'
 import { createCursors } from './core/pagination.js'
 import { loadServerSecret } from './core/server-secrets.js'
+import { problemComponents } from './core/schemas.js'
 import {
-  authModule, createAccessTokens, createAuthRateLimits, createAuthService, createMemorySessionCache, createPasswordHasher,
+  authComponents, authModule, createAccessTokens, createAuthRateLimits, createAuthService, createMemorySessionCache, createPasswordHasher,
   createRedisSessionCache, createRefreshTokens, createSessions, createUsersAuthPort, loadKeyRing, sessionCleanupRules, wellKnownRoutes, type SessionCache
 } from './modules/auth/index.js'
-import { adminModule, createAdminService } from './modules/admin/index.js'
-import { createTasksService, tasksModule } from './modules/tasks/index.js'
-import { createUsersService, createUsersStore, usersModule } from './modules/users/index.js'
+import { adminComponents, adminModule, createAdminService } from './modules/admin/index.js'
+import { createTasksService, tasksComponents, tasksModule } from './modules/tasks/index.js'
+import { createUsersService, createUsersStore, usersComponents, usersModule } from './modules/users/index.js'
 
 /** What buildApp needs: config, storage (PGlite or PostgreSQL), optional Redis, the clock; tests add a session cache and a log stream. */
 export interface AppDeps {
@@ -71,7 +73,11 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   await app.register(lifecyclePlugin)
 
   await registerHardening(app, { corsOrigins: config.cors.origins, maxEventLoopDelayMs: config.maxEventLoopDelayMs })
-  await registerDocs(app, { publicUrl: config.http.publicUrl })
+  await registerDocs(app, {
+    publicUrl: config.http.publicUrl,
+    components: { ...problemComponents, ...usersComponents, ...tasksComponents, ...authComponents, ...auditComponents, ...adminComponents }
+  })
+  registerPageLinks(app, { publicUrl: config.http.publicUrl })
   const metrics = createMetrics({ defaultMetrics: config.metrics.defaultMetrics })
   registerMetrics(app, metrics, config.metrics.token)
 
@@ -111,7 +117,7 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   if (redis) probes.push({ name: 'redis', check: async () => { await redis.ping() } })
   metrics.watchReadiness(() => runProbes(probes))
 
-  await app.register(operationsRoutes, { probes })
+  await app.register(operationsRoutes, { probes, publicUrl: config.http.publicUrl })
   await app.register(wellKnownRoutes, { prefix: '/.well-known', keys, issuer: config.auth.issuer, publicUrl: config.http.publicUrl })
   await app.register(authModule, { prefix: '/v1/auth', auth, authenticate, rateLimits: limits.perIp })
   await app.register(usersModule, { prefix: '/v1/users', users, authenticate })

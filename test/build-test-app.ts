@@ -77,7 +77,7 @@ export interface TestApp {
 }
 
 /** Builds a fresh app over the shared storage, with a manual clock; closed when the test ends. */
-export async function buildTestApp (t: TestContext, env: Record<string, string> = {}, options: { logStream?: NodeJS.WritableStream } = {}): Promise<TestApp> {
+export async function buildTestApp (t: Pick<TestContext, 'after'>, env: Record<string, string> = {}, options: { logStream?: NodeJS.WritableStream } = {}): Promise<TestApp> {
   const { database, redis } = await sharedStorage()
   const config = loadConfig({ LOG_LEVEL: 'silent', PUBLIC_URL: 'http://127.0.0.1:3000', RATE_LIMIT_ENABLED: 'false', METRICS_DEFAULT: 'false', MAX_EVENT_LOOP_DELAY_MS: '0', ...env })
   const clock = manualClock(new Date())
@@ -99,3 +99,17 @@ export async function buildTestApp (t: TestContext, env: Record<string, string> 
 }
 
 export const json = (res: LightMyRequestResponse): Record<string, unknown> => res.json<Record<string, unknown>>()
+
+/**
+ * One app for a whole `describe` (building an app compiles every schema: seconds on a loaded machine).
+ * Call `start()` in `before()`; the app is closed in the suite's `after()`. Tests still own their data.
+ */
+export function suiteApp (env: Record<string, string> = {}): { start: () => Promise<TestApp>, app: () => TestApp } {
+  let built: TestApp | undefined
+  const cleanups: Array<() => unknown> = []
+  after(async () => { for (const cleanup of cleanups) await cleanup() })
+  return {
+    start: async () => (built = await buildTestApp({ after: (fn: () => unknown) => { cleanups.push(fn) } } as Pick<TestContext, 'after'>, env)),
+    app: () => { if (!built) throw new Error('suiteApp: call start() in before()'); return built }
+  }
+}

@@ -23,7 +23,7 @@ export function StringEnum<const T extends readonly string[]> (values: T, option
 /** RFC 9562 UUID in its canonical 8-4-4-4-12 hex form (any version; ids we mint are v7). */
 export const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
 /** A UUID path, query or body value (a malformed one is 400). */
-export const Uuid = Type.String({ pattern: UUID_PATTERN, format: 'uuid' })
+export const Uuid = Type.String({ pattern: UUID_PATTERN, format: 'uuid', maxLength: 36 })
 
 /** `{ id }` path parameters (a malformed id is 400, API.md Conventions). */
 export const IdParams = Type.Object({ id: Uuid })
@@ -32,10 +32,10 @@ export const IdParams = Type.Object({ id: Uuid })
 export const RoleSchema = StringEnum(ROLES)
 
 /** An RFC 3339 timestamp on the wire (UTC, milliseconds); services hand the serializer Date objects. */
-export const Timestamp = Type.Unsafe<Date | string>({ type: 'string', format: 'date-time' })
+export const Timestamp = Type.Unsafe<Date | string>({ type: 'string', format: 'date-time', maxLength: 30 })
 
 /** An RFC 3339 timestamp in a request (query filter or body field). */
-export const TimestampInput = Type.String({ format: 'date-time' })
+export const TimestampInput = Type.String({ format: 'date-time', maxLength: 64 })
 
 /** `T` or JSON null. */
 export function Nullable<T extends TSchema> (schema: T) {
@@ -46,7 +46,7 @@ export function Nullable<T extends TSchema> (schema: T) {
 export const NullableText = Nullable(Type.String())
 
 /** `?limit=`: page size, 1–100, default 50 (API.md Conventions). */
-export const Limit = Type.Integer({ minimum: 1, maximum: 100, default: 50, description: 'Page size (1–100, default 50)' })
+export const Limit = Type.Integer({ format: 'int32', minimum: 1, maximum: 100, default: 50, description: 'Page size (1–100, default 50)' })
 
 /**
  * `?cursor=`: an opaque `next_cursor` handed back unchanged (core/pagination.ts seals and opens it).
@@ -58,15 +58,15 @@ export const Cursor = Type.String({ minLength: 1, maxLength: 2048, pattern: '^[A
 export const PageQuery = { limit: Limit, cursor: Type.Optional(Cursor) }
 
 /** `next_cursor`: the cursor of the next page, or null on the last one. */
-export const NextCursor = Nullable(Type.String({ description: 'Cursor of the next page; null on the last page' }))
+export const NextCursor = Nullable(Type.String({ maxLength: 512, description: 'Cursor of the next page; null on the last page' }))
 
 /** A page of a cursor-paginated list: `{ data: T[], next_cursor }` (API.md Conventions). */
 export function Page<T extends TSchema> (item: T) {
-  return Type.Object({ data: Type.Array(item), next_cursor: NextCursor })
+  return Type.Object({ data: Type.Array(item, { maxItems: 100 }), next_cursor: NextCursor })
 }
 
 /** One field of a validation failure. */
-export const FieldErrorSchema = Type.Object({ field: Type.String(), message: Type.String() })
+export const FieldErrorSchema = Type.Object({ field: Type.String({ maxLength: 200 }), message: Type.String({ maxLength: 500 }) })
 
 /**
  * RFC 9457 problem details, as every error (but the token endpoint's) is written. `code` is one of
@@ -74,21 +74,29 @@ export const FieldErrorSchema = Type.Object({ field: Type.String(), message: Typ
  * `additionalProperties: true`, which also tells the serializer to keep them.
  */
 export const Problem = Type.Object({
-  type: Type.String({ format: 'uri', description: 'Documents the code: <PROBLEM_BASE><code>, see docs/problems.md' }),
-  title: Type.String(),
-  status: Type.Integer({ minimum: 400, maximum: 599 }),
-  detail: Type.Optional(Type.String()),
-  instance: Type.Optional(Type.String()),
+  type: Type.String({ format: 'uri', maxLength: 200, description: 'Documents the code: <PROBLEM_BASE><code>, see docs/problems.md' }),
+  title: Type.String({ maxLength: 200 }),
+  status: Type.Integer({ format: 'int32', minimum: 400, maximum: 599 }),
+  // A request line is at most 16 KiB (Node's header limit), so is a path quoted from it.
+  detail: Type.Optional(Type.String({ maxLength: 16384 })),
+  instance: Type.Optional(Type.String({ maxLength: 16384 })),
   code: StringEnum(ERROR_CODES),
-  errors: Type.Optional(Type.Array(FieldErrorSchema))
-}, { additionalProperties: true, description: 'RFC 9457 problem details' })
+  errors: Type.Optional(Type.Array(FieldErrorSchema, { maxItems: 100 }))
+}, {
+  additionalProperties: true,
+  description: 'RFC 9457 problem details',
+  examples: [{ type: 'https://taskflow.dev/problems/validation', title: 'Validation failed', status: 400, detail: 'title must NOT have fewer than 1 characters', instance: '/v1/tasks', code: 'validation_failed', errors: [{ field: 'title', message: 'must NOT have fewer than 1 characters' }] }]
+})
 export type Problem = Static<typeof Problem>
 
 /** RFC 6749 §5.2 error body of the token endpoint (extension members such as `mfa_token` may follow). */
 export const OAuthErrorBody = Type.Object({
-  error: Type.String(),
-  error_description: Type.String()
-}, { additionalProperties: true, description: 'RFC 6749 §5.2 error' })
+  error: Type.String({ maxLength: 64 }),
+  error_description: Type.String({ maxLength: 200 })
+}, { additionalProperties: true, description: 'RFC 6749 §5.2 error', examples: [{ error: 'invalid_grant', error_description: 'Invalid username or password' }] })
+
+/** The error shapes in the OpenAPI document (`#/components/schemas/<name>`). */
+export const problemComponents = { Problem, FieldError: FieldErrorSchema, OAuthError: OAuthErrorBody }
 
 /** A 204 response: no body. */
 export const NoContent = { type: 'null', description: 'No content' } as const

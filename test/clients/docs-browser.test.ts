@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
-import { existsSync, mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { describe, it } from 'node:test'
-import { chromium } from 'playwright-core'
+import { after, before, describe, it } from 'node:test'
+import { chromium, type Browser, type Page } from 'playwright-core'
 import { DEFAULT_PASSWORD, uniqueEmail } from '../factories.js'
 import { startRealServer } from '../real-server.js'
 import { storageLabel } from '../test-env.js'
@@ -11,22 +11,58 @@ const CHROMIUM = '/usr/bin/chromium'
 // CI installs Debian's chromium (.ci/run); elsewhere a missing browser skips this test, visibly.
 const skip = !existsSync(CHROMIUM) && !process.env.CI ? `needs ${CHROMIUM} (apt-get install chromium)` : false
 const artifacts = new URL('../../test-artifacts/', import.meta.url).pathname
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+
+/**
+ * A page that records every console error, uncaught exception and Content-Security-Policy violation
+ * (the event fires even when Chromium logs nothing), so a test can insist there were none.
+ */
+async function watchedPage (browser: Browser): Promise<{ page: Page, problems: string[] }> {
+  const problems: string[] = []
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } })
+  await page.exposeFunction('reportCspViolation', (text: string) => { problems.push(`CSP: ${text}`) })
+  // Runs in the page (a string: this project compiles without the DOM types).
+  await page.addInitScript({
+    content: `document.addEventListener('securitypolicyviolation', (e) => {
+      window.reportCspViolation(e.violatedDirective + ' blocked ' + (e.blockedURI || 'inline') + ' at ' + e.sourceFile + ':' + e.lineNumber)
+    })`
+  })
+  page.on('console', (message) => { if (message.type() === 'error') problems.push(`console: ${message.text()}`) })
+  page.on('pageerror', (err) => { problems.push(`page error: ${err.message}`) })
+  return { page, problems }
+}
 
 describe(`the /docs page in a real browser [${storageLabel}]`, { skip }, () => {
-  it('when a user clicks Authorize and logs in with the OAuth2 password flow, then "Try it out" on GET /v1/users/me shows them', async (t) => {
+  let browser: Browser
+  before(async () => {
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
+    })
+  })
+  after(() => browser?.close())
+
+  // One page for the whole walk: loading swagger-ui twice does not fit the per-file time limit on a loaded machine.
+  it('when a user opens /docs, authorizes with the OAuth2 password flow and tries GET /v1/users/me, then TaskFlow\'s name and version head the page (no Swagger top bar), the call shows them, and the console has no error or CSP violation', async (t) => {
     const { base } = await startRealServer(t)
     const email = uniqueEmail('browser')
     const registered = await fetch(`${base}/v1/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password: DEFAULT_PASSWORD }) })
     assert.equal(registered.status, 201)
 
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
-    })
-    t.after(() => browser.close())
-    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } })
+    const { page, problems } = await watchedPage(browser)
+    t.after(() => page.close())
     await page.goto(`${base}/docs/`)
+    const title = page.locator('.information-container .info .title')
+    await title.waitFor({ timeout: 30_000 })
+    assert.match(await title.innerText(), /^TaskFlow API\s/)
+    assert.equal((await page.locator('.information-container .info .title small:not(.version-stamp) .version').innerText()).trim(), version)
+    assert.notEqual(version, '1.0.0')
+    assert.match(await page.title(), /TaskFlow API/)
+    assert.equal(await page.locator('.topbar').count(), 0, 'no Swagger top bar (logo, Explore box)')
+    assert.equal(await page.locator('input.download-url-input').count(), 0, 'no "Explore" URL box')
+    assert.doesNotMatch(await page.content(), /swagger-ui-logo|fastify-logo|>Explore</i)
+
     await page.locator('.scheme-container button.authorize').click()
     const oauth = page.locator('.auth-container', { hasText: 'OAuth2, password' })
     await oauth.locator('#oauth_username').fill(email)
@@ -46,5 +82,6 @@ describe(`the /docs page in a real browser [${storageLabel}]`, { skip }, () => {
     await page.screenshot({ path: join(artifacts, `docs-authorize-${storageLabel}.png`), fullPage: false })
     assert.match(await body.innerText(), new RegExp(email.replace(/[.]/g, '\\.')))
     assert.match(await operation.locator('.live-responses-table tbody .response-col_status').first().innerText(), /200/)
+    assert.deepEqual(problems, [])
   })
 })

@@ -5,6 +5,7 @@ import { isDbUnavailable } from '../db.js'
 import { AppError, errorSpec, problemType, type ErrorCode, type FieldError } from '../errors.js'
 import type { Problem } from '../schemas.js'
 import { setRateLimitHeaders } from './rate-limit-hook.js'
+import { createRouteIndex } from './route-index.js'
 
 interface AjvError { instancePath?: string, keyword?: string, message?: string, params?: Record<string, unknown> }
 
@@ -134,7 +135,16 @@ export function registerErrorHandler (app: FastifyInstance): void {
     return reply.code(err.status).type(PROBLEM_JSON).send(problemBody(err, instance))
   })
 
+  const routes = createRouteIndex()
+  app.addHook('onRoute', (route) => { routes.add(route) })
   app.setNotFoundHandler(async (req, reply) => {
+    const path = req.url.split('?')[0]
+    const allow = routes.allowed(path ?? req.url)
+    if (allow.length > 0) {
+      // RFC 9110 §15.5.6: a known path with another method; Allow lists the ones it has.
+      const notAllowed = new AppError('method_not_allowed', { detail: `This path does not accept ${req.method}; it accepts ${allow.join(', ')}` })
+      return reply.code(405).header('allow', allow.join(', ')).type(PROBLEM_JSON).send(problemBody(notAllowed, path))
+    }
     return reply.code(404).type(PROBLEM_JSON).send(problemBody(new AppError('not_found', { detail: 'No route matches this method and path' }), req.url.split('?')[0]))
   })
 }

@@ -24,8 +24,8 @@ export async function registerHardening (app: FastifyInstance, { corsOrigins, ma
     // A function, not a list: for any other origin the plugin then adds no Access-Control-* header at all.
     origin: (origin, callback) => { callback(null, origin !== undefined && allowed.has(origin) ? origin : false) },
     methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
-    allowedHeaders: ['Authorization', 'Content-Type', 'If-Match', 'X-Request-Id'],
-    exposedHeaders: ['ETag', 'Location', 'Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'X-Request-Id'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'If-Match', 'If-None-Match', 'X-Request-Id'],
+    exposedHeaders: ['ETag', 'Link', 'Location', 'Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'X-Request-Id'],
     maxAge: 600
   })
   if (maxEventLoopDelayMs === 0) return

@@ -16,7 +16,7 @@ export type AdminUserQuery = Static<typeof AdminUserQuery>
 export const AdminUserPatch = Type.Object({
   role: Type.Optional(RoleSchema),
   is_active: Type.Optional(Type.Boolean())
-}, { additionalProperties: false, minProperties: 1 })
+}, { additionalProperties: false, minProperties: 1, examples: [{ role: 'admin' }, { is_active: false }] })
 export type AdminUserPatch = Static<typeof AdminUserPatch>
 
 /** `GET /v1/admin/tasks` query: the task filters plus owner_id. */
@@ -25,3 +25,6 @@ export type AdminTaskQuery = Static<typeof AdminTaskQuery>
 
 /** A page of users. */
 export const UserPage = Page(UserView)
+
+/** This module's shapes in the OpenAPI document (`#/components/schemas/<name>`). */
+export const adminComponents = { UserPage }

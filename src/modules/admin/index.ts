@@ -4,6 +4,7 @@ import { adminRoutes } from './admin.routes.js'
 import type { AdminService } from './admin.service.js'
 
 export { createAdminService, type AdminService } from './admin.service.js'
+export { adminComponents } from './admin.schemas.js'
 
 /** Every /v1/admin route: a valid token (401 otherwise), then the admin role (403 otherwise), then the input (400). */
 export const adminModule: FastifyPluginAsync<{ admin: AdminService, authenticate: onRequestHookHandler }> = async (app, { admin, authenticate }) => {

@@ -1,16 +1,16 @@
 import Type, { type Static } from 'typebox'
-import { Nullable, NullableText, Page, PageQuery, StringEnum, Timestamp, TimestampInput, Uuid } from '../../core/schemas.js'
+import { Nullable, Page, PageQuery, StringEnum, Timestamp, TimestampInput, Uuid } from '../../core/schemas.js'
 import { AUDIT_EVENT_TYPES } from './audit.service.js'
 
 /** One audit event as the admin API shows it. */
 export const AuditEventView = Type.Object({
   id: Uuid,
-  type: Type.String(),
+  type: Type.String({ maxLength: 64, description: 'An audit event type (API.md "Audit and metrics")' }),
   created_at: Timestamp,
   actor_id: Nullable(Uuid),
   user_id: Nullable(Uuid),
-  ip: NullableText,
-  user_agent: NullableText,
+  ip: Nullable(Type.String({ maxLength: 64 })),
+  user_agent: Nullable(Type.String({ maxLength: 512 })),
   details: Type.Record(Type.String(), Type.Unknown())
 })
 
@@ -26,8 +26,12 @@ export type AuditQuery = Static<typeof AuditQuery>
 /** A page of audit events, newest first. */
 export const AuditPage = Page(AuditEventView)
 
+/** The result of checking the audit hash chain. */
 export const AuditVerifyResult = Type.Object({
   ok: Type.Boolean(),
   checked: Type.Integer({ minimum: 0 }),
   first_invalid_id: Nullable(Uuid)
-})
+}, { description: 'Audit hash-chain verification' })
+
+/** This module's shapes in the OpenAPI document (`#/components/schemas/<name>`). */
+export const auditComponents = { AuditEvent: AuditEventView, AuditEventPage: AuditPage, AuditVerifyResult }

@@ -3,7 +3,7 @@ import type { onRequestHookHandler } from 'fastify'
 import type { AuthRateLimits } from './rate-limits.js'
 import { ValidationError } from '../../core/errors.js'
 import { principal } from '../../core/http/authenticate.js'
-import { bearerSecurity as security } from '../../core/http/openapi.js'
+import { bearerSecurity as security, rateLimited } from '../../core/http/openapi.js'
 import { requestMeta } from '../../core/http/request-meta.js'
 import { NoContent as noContent, Problem } from '../../core/schemas.js'
 import type { AuthService } from './auth.service.js'
@@ -13,12 +13,12 @@ import { LoginBody, RefreshBody, RegisterBody, SessionList, SessionParams, Token
 export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService, authenticate: onRequestHookHandler, rateLimits: AuthRateLimits }> = async (app, { auth, authenticate, rateLimits }) => {
   app.post('/register', {
     onRequest: rateLimits.register,
-    schema: { tags: ['auth'], summary: 'Create an account and log in', body: RegisterBody, response: { 201: TokenResponse, 400: Problem, 409: Problem, 415: Problem, 429: Problem } }
+    schema: { tags: ['auth'], operationId: 'register', summary: 'Create an account and log in', ...rateLimited, body: RegisterBody, response: { 201: TokenResponse, 400: Problem, 409: Problem, 415: Problem, 429: Problem } }
   }, async (req, reply) => reply.code(201).send(await auth.register(req.body, requestMeta(req))))
 
   app.post('/login', {
     onRequest: rateLimits.login,
-    schema: { tags: ['auth'], summary: 'Log in with email or username and password', body: LoginBody, response: { 200: TokenResponse, 400: Problem, 401: Problem, 403: Problem, 429: Problem } }
+    schema: { tags: ['auth'], operationId: 'login', summary: 'Log in with email or username and password', ...rateLimited, body: LoginBody, response: { 200: TokenResponse, 400: Problem, 401: Problem, 403: Problem, 429: Problem } }
   }, async (req) => {
     const { email, username, password } = req.body
     const identifier = email ?? username
@@ -29,7 +29,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService, authenti
   })
 
   app.post('/refresh', {
-    schema: { tags: ['auth'], summary: 'Exchange a refresh token for a new pair (the old one is spent)', body: RefreshBody, response: { 200: TokenResponse, 400: Problem, 401: Problem } }
+    schema: { tags: ['auth'], operationId: 'refreshTokens', summary: 'Exchange a refresh token for a new pair (the old one is spent)', body: RefreshBody, response: { 200: TokenResponse, 400: Problem, 401: Problem } }
   }, async (req) => auth.refresh(req.body.refresh_token, requestMeta(req)))
 
   await app.register(async (instance) => {
@@ -37,25 +37,25 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService, authenti
     protectedRoutes.addHook('onRequest', authenticate)
 
     protectedRoutes.post('/logout', {
-      schema: { tags: ['auth'], summary: 'End this session', security, response: { 204: noContent, 401: Problem } }
+      schema: { tags: ['auth'], operationId: 'logout', summary: 'End this session', security, response: { 204: noContent, 401: Problem } }
     }, async (req, reply) => {
       await auth.logout(principal(req), requestMeta(req))
       return reply.code(204).send(null)
     })
 
     protectedRoutes.post('/logout-all', {
-      schema: { tags: ['auth'], summary: 'End every session of the user', security, response: { 204: noContent, 401: Problem } }
+      schema: { tags: ['auth'], operationId: 'logoutAll', summary: 'End every session of the user', security, response: { 204: noContent, 401: Problem } }
     }, async (req, reply) => {
       await auth.logoutAll(principal(req), requestMeta(req))
       return reply.code(204).send(null)
     })
 
     protectedRoutes.get('/sessions', {
-      schema: { tags: ['auth'], summary: 'The live sessions of the user', security, response: { 200: SessionList, 401: Problem } }
+      schema: { tags: ['auth'], operationId: 'listSessions', summary: 'The live sessions of the user', security, response: { 200: SessionList, 401: Problem } }
     }, async (req) => ({ data: await auth.listSessions(principal(req)) }))
 
     protectedRoutes.delete('/sessions/:id', {
-      schema: { tags: ['auth'], summary: 'End one of the user\'s sessions', security, params: SessionParams, response: { 204: noContent, 400: Problem, 401: Problem, 404: Problem } }
+      schema: { tags: ['auth'], operationId: 'revokeSession', summary: 'End one of the user\'s sessions', security, params: SessionParams, response: { 204: noContent, 400: Problem, 401: Problem, 404: Problem } }
     }, async (req, reply) => {
       await auth.revokeSession(principal(req), req.params.id, requestMeta(req))
       return reply.code(204).send(null)

@@ -13,6 +13,7 @@ export { createSessions, sessionCleanupRules, type Sessions } from './sessions.j
 export { createRefreshTokens, type RefreshTokens } from './refresh-tokens.js'
 export { createMemorySessionCache, createRedisSessionCache, type SessionCache } from './session-cache.js'
 export { wellKnownRoutes } from './well-known.routes.js'
+export { authComponents } from './auth.schemas.js'
 export { createAuthRateLimits, type AuthRateLimits } from './rate-limits.js'
 export { createUsersAuthPort } from './users-port.js'
 

@@ -2,6 +2,7 @@ import formbody from '@fastify/formbody'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { onRequestHookHandler } from 'fastify'
 import { AppError } from '../../core/errors.js'
+import { rateLimited } from '../../core/http/openapi.js'
 import { requestMeta } from '../../core/http/request-meta.js'
 import { textProblem } from '../../core/http/validation.js'
 import { OAuthErrorBody, Problem } from '../../core/schemas.js'
@@ -42,7 +43,9 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService, rateLim
     onRequest: rateLimit,
     schema: {
       tags: ['auth'],
+      operationId: 'issueToken',
       summary: 'OAuth2 token endpoint (password and refresh_token grants)',
+      ...rateLimited,
       consumes: ['application/x-www-form-urlencoded'],
       body: TokenForm,
       response: { 200: OAuthTokenResponse, 400: OAuthErrorBody, 429: Problem }

@@ -3,7 +3,7 @@ import { tasksRoutes } from './tasks.routes.js'
 import type { TasksService } from './tasks.service.js'
 
 export { createTasksService, type TasksService } from './tasks.service.js'
-export { TaskView, TaskPage, TaskParams, TaskFilters } from './tasks.schemas.js'
+export { TaskView, TaskPage, TaskParams, TaskFilters, tasksComponents } from './tasks.schemas.js'
 export { assertCan, type TaskAction } from './tasks.policy.js'
 
 /** `/v1/tasks`: every route needs a Bearer token. */

@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox'
-import { IdParams, Nullable, NullableText, Page, PageQuery, StringEnum, Timestamp, TimestampInput, Uuid } from '../../core/schemas.js'
+import { IdParams, Nullable, Page, PageQuery, StringEnum, Timestamp, TimestampInput, Uuid } from '../../core/schemas.js'
 import { TASK_PRIORITIES, TASK_STATUSES } from './tasks.table.js'
 
 const Status = StringEnum(TASK_STATUSES)
@@ -13,17 +13,17 @@ const Tags = Type.Array(Tag, { maxItems: 20 })
 /** The task object of API.md. */
 export const TaskView = Type.Object({
   id: Uuid,
-  title: Type.String(),
-  description: NullableText,
+  title: Type.String({ maxLength: 200 }),
+  description: Nullable(Type.String({ maxLength: 10_000 })),
   status: Status,
   priority: Priority,
   due_at: Nullable(Timestamp),
-  tags: Type.Array(Type.String()),
+  tags: Type.Array(Type.String({ maxLength: 32 }), { maxItems: 20 }),
   owner_id: Uuid,
   created_at: Timestamp,
   updated_at: Timestamp,
   completed_at: Nullable(Timestamp)
-}, { description: 'A task' })
+}, { description: 'A task', examples: [{ id: '0193a5e4-8d2b-7e3f-8a11-3c4d5e6f7081', title: 'Write report', description: null, status: 'todo', priority: 'medium', due_at: '2026-12-01T17:00:00.000Z', tags: ['work'], owner_id: '0193a5e4-7c1a-7d2e-9f10-2b3c4d5e6f70', created_at: '2026-11-21T10:00:00.000Z', updated_at: '2026-11-21T10:00:00.000Z', completed_at: null }] })
 
 /** POST and PUT: the whole task. Omitted optional fields take their defaults. `owner_id` is never accepted. */
 export const TaskInput = Type.Object({
@@ -33,7 +33,7 @@ export const TaskInput = Type.Object({
   priority: Type.Optional(Priority),
   due_at: Type.Optional(DueAt),
   tags: Type.Optional(Tags)
-}, { additionalProperties: false })
+}, { additionalProperties: false, examples: [{ title: 'Write report', priority: 'high', due_at: '2026-12-01T17:00:00Z', tags: ['work'] }] })
 export type TaskInput = Static<typeof TaskInput>
 
 /** `PATCH /v1/tasks/{id}`: any subset of the fields (at least one). */
@@ -44,7 +44,7 @@ export const TaskPatch = Type.Object({
   priority: Type.Optional(Priority),
   due_at: Type.Optional(DueAt),
   tags: Type.Optional(Tags)
-}, { additionalProperties: false, minProperties: 1 })
+}, { additionalProperties: false, minProperties: 1, examples: [{ status: 'done' }] })
 export type TaskPatch = Static<typeof TaskPatch>
 
 /** `{ id }` of a task. */
@@ -73,3 +73,6 @@ export type TaskQuery = Static<typeof TaskQuery>
 
 /** A page of tasks. */
 export const TaskPage = Page(TaskView)
+
+/** This module's shapes in the OpenAPI document (`#/components/schemas/<name>`). */
+export const tasksComponents = { Task: TaskView, TaskPage }

@@ -5,7 +5,7 @@ import type { UsersService } from './users.service.js'
 export { createUsersStore, type UsersStore, type UserChanges } from './users.store.js'
 export { createUsersService, type UsersService, type UsersAuthPort } from './users.service.js'
 export type { UserRow } from './users.table.js'
-export { UserView, Email, Username, DisplayName, Password } from './users.schemas.js'
+export { UserView, Email, Username, DisplayName, Password, USER_EXAMPLE, usersComponents } from './users.schemas.js'
 
 /** `/v1/users`: the signed-in user's own account; every route needs a Bearer token. */
 export const usersModule: FastifyPluginAsync<{ users: UsersService, authenticate: onRequestHookHandler }> = async (app, { users, authenticate }) => {

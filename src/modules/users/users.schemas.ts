@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox'
-import { NullableText, RoleSchema, Timestamp, Uuid } from '../../core/schemas.js'
+import { Nullable, RoleSchema, Timestamp, Uuid } from '../../core/schemas.js'
 
 /** Login email: stored lower-cased, unique case-insensitively (API.md Identity). */
 export const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254, description: 'Stored lower-cased; unique case-insensitively' })
@@ -10,26 +10,32 @@ export const DisplayName = Type.String({ minLength: 1, maxLength: 100 })
 /** Length is checked in code points by the policy; 512 UTF-16 units bounds the work before it runs. */
 export const Password = Type.String({ minLength: 1, maxLength: 512, description: 'See the password policy: 8–128 characters, not a common password' })
 
+/** A user as the OpenAPI examples show it. */
+export const USER_EXAMPLE = { id: '0193a5e4-7c1a-7d2e-9f10-2b3c4d5e6f70', email: 'ada@example.com', username: 'ada', name: 'Ada Lovelace', role: 'user', is_active: true, email_verified: false, mfa_enabled: false, created_at: '2026-11-21T10:00:00.000Z', updated_at: '2026-11-21T10:00:00.000Z' }
+
 /** The user object of API.md (never a password or hash: the serializer drops what is not named here). */
 export const UserView = Type.Object({
   id: Uuid,
-  email: Type.String(),
-  username: NullableText,
-  name: NullableText,
+  email: Type.String({ format: 'email', maxLength: 254 }),
+  username: Nullable(Type.String({ maxLength: 32 })),
+  name: Nullable(Type.String({ maxLength: 100 })),
   role: RoleSchema,
   is_active: Type.Boolean(),
   email_verified: Type.Boolean(),
   mfa_enabled: Type.Boolean(),
   created_at: Timestamp,
   updated_at: Timestamp
-}, { description: 'A user account (never contains a password or hash)' })
+}, {
+  description: 'A user account (never contains a password or hash)',
+  examples: [USER_EXAMPLE]
+})
 export type UserView = Static<typeof UserView>
 
 /** `PATCH /v1/users/me`. */
 export const UpdateMeBody = Type.Object({
   name: Type.Optional(DisplayName),
   username: Type.Optional(Username)
-}, { additionalProperties: false })
+}, { additionalProperties: false, examples: [{ name: 'Ada King', username: 'ada.king' }] })
 export type UpdateMeBody = Static<typeof UpdateMeBody>
 
 /** `PUT /v1/users/me/password`. */
@@ -42,3 +48,6 @@ export type ChangePasswordBody = Static<typeof ChangePasswordBody>
 /** `DELETE /v1/users/me`: the password confirms. */
 export const DeleteMeBody = Type.Object({ password: Password }, { additionalProperties: false })
 export type DeleteMeBody = Static<typeof DeleteMeBody>
+
+/** This module's shapes in the OpenAPI document (`#/components/schemas/<name>`). */
+export const usersComponents = { User: UserView }

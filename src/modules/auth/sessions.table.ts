@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm'
 import { index, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core'
 import { usersTable } from '../users/users.table.js'
 
@@ -15,7 +16,9 @@ export const sessionsTable = pgTable('sessions', {
   revoked_at: timestamp('revoked_at', { withTimezone: true, mode: 'date' }),
   revoked_reason: text('revoked_reason'),
   ip: text('ip'),
-  user_agent: text('user_agent')
+  user_agent: text('user_agent'),
+  /** RFC 8176 authentication methods of the login (`pwd`, or `pwd otp mfa`); every access token of the session carries them. */
+  amr: text('amr').array().notNull().default(sql`'{pwd}'`)
 }, (t) => [index('sessions_user_id_idx').on(t.user_id)])
 
 /** Hashes of refresh tokens already rotated away: presenting one again is reuse, and ends the session. */

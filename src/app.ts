@@ -9,6 +9,7 @@ import { registerHardening } from './core/http/hardening.js'
 import { ipRateLimit } from './core/http/rate-limit-hook.js'
 import { requestMeta } from './core/http/request-meta.js'
 import { createMetrics, registerMetrics } from './core/metrics.js'
+import { loadEncryption } from './core/encryption.js'
 import { createLimiter } from './core/rate-limit.js'
 import { createAuditService } from './modules/audit/index.js'
 import { makeAuthenticate } from './core/http/authenticate.js'
@@ -21,6 +22,7 @@ import {
   createPasswordHasher, createRedisSessionCache, createSessions, loadKeySet, wellKnownRoutes, type SessionCache
 } from './modules/auth/index.js'
 import { adminModule, createAdminService } from './modules/admin/index.js'
+import { createMfaService, mfaModule } from './modules/mfa/index.js'
 import { createTasksService, tasksModule } from './modules/tasks/index.js'
 import { createUsersService, usersModule } from './modules/users/index.js'
 
@@ -96,6 +98,8 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   const metrics = createMetrics({ defaultMetrics: config.metrics.defaultMetrics })
   registerMetrics(app, metrics, config.metrics.token)
 
+  // Secrets at rest (TOTP secrets; the signing keys' private parts once issue 14's rotation lands).
+  const encryption = await loadEncryption({ db: database.db, clock, key: config.encryption.key, production: config.production, log: app.log })
   const keys = await loadKeySet({ db: database.db, clock, alg: config.auth.alg, secret: config.auth.secret })
   const accessTokens = createAccessTokens({ keys, issuer: config.auth.issuer, audience: config.auth.audience, ttlSeconds: config.auth.accessTtl, clock })
   const hasher = await createPasswordHasher({ concurrency: config.passwords.hashConcurrency, queueLimit: config.passwords.hashQueueLimit })
@@ -109,8 +113,24 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   const limiter = (name: string, spec: { points: number, window: number }) =>
     limits.enabled ? createLimiter({ name, points: spec.points, durationSeconds: spec.window }, redis) : undefined
   const policy = { minLength: config.passwords.minLength, requireCharacterClasses: config.passwords.requireCharacterClasses }
+  const accountThrottle = createAccountThrottle(limiter('login-account', limits.accountFailures))
+  const mfa = createMfaService({
+    db: database.db,
+    clock,
+    encryption,
+    audit,
+    sessions,
+    throttle: accountThrottle,
+    verifyPassword: async (stored, password) => (await hasher.verify(stored, password)).ok,
+    issuer: config.mfa.issuer,
+    registry: metrics.registry,
+    onRateLimited: async (userId, route, meta) => {
+      metrics.rateLimited.inc({ route: `${route}_account` })
+      await audit.note({ type: 'rate_limit.exceeded', userId, meta, details: { limit: 'login_account', route } })
+    }
+  })
   const auth = createAuthService({
-    db: database.db, clock, hasher, sessions, accessTokens, policy, audit, metrics, throttle: createAccountThrottle(limiter('login-account', limits.accountFailures))
+    db: database.db, clock, hasher, sessions, accessTokens, policy, audit, metrics, throttle: accountThrottle
   })
   const users = createUsersService({
     db: database.db,
@@ -125,7 +145,7 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
     }
   })
   const tasks = createTasksService({ db: database.db, clock })
-  const admin = createAdminService({ db: database.db, clock, tasks, sessions, audit })
+  const admin = createAdminService({ db: database.db, clock, tasks, sessions, audit, mfa })
   const authenticate = makeAuthenticate({ tokens: accessTokens, sessions })
   const onLimited = (route: string) => async (req: FastifyRequest) => {
     metrics.rateLimited.inc({ route })
@@ -147,6 +167,7 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   await app.register(wellKnownRoutes, { prefix: '/.well-known', keys, issuer: config.auth.issuer, publicUrl: config.http.publicUrl })
   await app.register(authModule, { prefix: '/v1/auth', auth, authenticate, rateLimits })
   await app.register(usersModule, { prefix: '/v1/users', users, authenticate })
+  await app.register(mfaModule, { prefix: '/v1/users/me', mfa, authenticate })
   await app.register(tasksModule, { prefix: '/v1/tasks', tasks, authenticate, publicUrl: config.http.publicUrl })
   await app.register(adminModule, { prefix: '/v1/admin', admin, authenticate })
   return app

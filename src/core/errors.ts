@@ -24,6 +24,11 @@ export type ErrorCode =
   | 'task_forbidden'
   | 'precondition_failed'
   | 'last_admin'
+  | 'mfa_required'
+  | 'mfa_code_invalid'
+  | 'mfa_token_invalid'
+  | 'mfa_already_enabled'
+  | 'mfa_not_enabled'
 
 export interface FieldError { field: string, message: string }
 

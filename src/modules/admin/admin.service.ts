@@ -14,13 +14,18 @@ export interface AdminSessionsPort {
   markRevoked: (sids: readonly string[]) => Promise<void>
 }
 
-export interface AdminDeps { db: Db, clock: Clock, tasks: TasksService, sessions: AdminSessionsPort, audit: AuditService }
+/** What admin needs from MFA: the lost-phone reset (404, 409 when MFA is not on). */
+export interface AdminMfaPort {
+  adminReset: (actor: Actor, userId: string, meta: RequestMeta) => Promise<void>
+}
+
+export interface AdminDeps { db: Db, clock: Clock, tasks: TasksService, sessions: AdminSessionsPort, audit: AuditService, mfa: AdminMfaPort }
 
 /**
  * The admin API's rules: user management with the last-active-admin guard, and anyone's tasks.
  * A role change, deactivation or deletion ends all the user's sessions at once.
  */
-export function createAdminService ({ db, clock, tasks, sessions, audit }: AdminDeps) {
+export function createAdminService ({ db, clock, tasks, sessions, audit, mfa }: AdminDeps) {
   /** Throws 409 when `target` is the only active admin and the change would remove that. */
   async function guardLastAdmin (tx: Db, target: UserRow, stillActiveAdmin: boolean): Promise<void> {
     const admins = await usersRepository.lockActiveAdmins(tx)
@@ -77,6 +82,9 @@ export function createAdminService ({ db, clock, tasks, sessions, audit }: Admin
       await sessions.markRevoked(revoked)
       return user
     },
+
+    /** Turns a user's MFA off (recovery codes gone, every session revoked, audited, a notice mailed). */
+    resetMfa: (actor: Actor, id: string, meta: RequestMeta) => mfa.adminReset(actor, id, meta),
 
     listTasks: (query: AdminTaskQuery) => tasks.listAll(query),
 

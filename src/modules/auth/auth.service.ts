@@ -53,10 +53,10 @@ export function conflictFromUniqueViolation (err: unknown): ConflictError | unde
  * session list. Transport-free: routes map its results and errors to HTTP.
  */
 export function createAuthService ({ db, clock, hasher, sessions, accessTokens, policy, audit, throttle, metrics }: AuthDeps) {
-  /** Starts a session and signs its first access token; returns the pair and the session id. */
-  async function issue (tx: Db, user: UserRow, meta: RequestMeta): Promise<TokenPair & { sessionId: string }> {
-    const { session, refreshToken } = await sessions.create(tx, user.id, meta)
-    const accessToken = await accessTokens.sign({ sub: user.id, sid: session.id, email: user.email, role: user.role })
+  /** Starts a session (`amr`: how it authenticated, RFC 8176) and signs its first access token; returns the pair and the session id. */
+  async function issue (tx: Db, user: UserRow, meta: RequestMeta, amr: readonly string[] = ['pwd']): Promise<TokenPair & { sessionId: string }> {
+    const { session, refreshToken } = await sessions.create(tx, user.id, meta, amr)
+    const accessToken = await accessTokens.sign({ sub: user.id, sid: session.id, email: user.email, role: user.role, amr })
     return { access_token: accessToken, token_type: 'Bearer', expires_in: accessTokens.ttlSeconds, refresh_token: refreshToken, user, sessionId: session.id }
   }
 
@@ -135,7 +135,7 @@ export function createAuthService ({ db, clock, hasher, sessions, accessTokens, 
         await sessions.revoke(result.session.id, result.session.user_id, 'account_disabled')
         throw invalid()
       }
-      const accessToken = await accessTokens.sign({ sub: user.id, sid: result.session.id, email: user.email, role: user.role })
+      const accessToken = await accessTokens.sign({ sub: user.id, sid: result.session.id, email: user.email, role: user.role, amr: result.session.amr })
       metrics.tokenRefresh.inc()
       await audit.note({ type: 'token.refresh', actorId: user.id, userId: user.id, meta, details: { session_id: result.session.id } })
       return { access_token: accessToken, token_type: 'Bearer', expires_in: accessTokens.ttlSeconds, refresh_token: result.refreshToken, user }

@@ -7,7 +7,7 @@ import type { SessionCache } from './session-cache.js'
 import { sessionsTable, spentRefreshTokensTable, type SessionRow } from './sessions.table.js'
 
 export type RotateResult =
-  | { kind: 'rotated', session: Pick<SessionRow, 'id' | 'user_id'>, refreshToken: string }
+  | { kind: 'rotated', session: Pick<SessionRow, 'id' | 'user_id' | 'amr'>, refreshToken: string }
   | { kind: 'reused', session: SessionRow }
   | { kind: 'invalid' }
 
@@ -62,8 +62,8 @@ export function createSessions ({ db, cache, clock, refreshTtl, sessionMaxAge, a
   const liveConditions = (now: Date) => and(isNull(sessionsTable.revoked_at), gt(sessionsTable.expires_at, now), gt(sessionsTable.refresh_expires_at, now))
 
   return {
-    /** Starts a session for a fresh login; returns it with its first refresh token. */
-    async create (tx: Db, userId: string, meta: RequestMeta): Promise<{ session: SessionRow, refreshToken: string }> {
+    /** Starts a session for a fresh login (`amr`: how it authenticated, RFC 8176); returns it with its first refresh token. */
+    async create (tx: Db, userId: string, meta: RequestMeta, amr: readonly string[] = ['pwd']): Promise<{ session: SessionRow, refreshToken: string }> {
       const now = clock.now()
       const refreshToken = newSecret()
       const expiresAt = addSeconds(now, sessionMaxAge)
@@ -76,7 +76,8 @@ export function createSessions ({ db, cache, clock, refreshTtl, sessionMaxAge, a
         last_used_at: now,
         expires_at: expiresAt,
         ip: meta.ip,
-        user_agent: meta.userAgent?.slice(0, 512) ?? null
+        user_agent: meta.userAgent?.slice(0, 512) ?? null,
+        amr: [...amr]
       }).returning()
       if (!session) throw new Error('insert returned no row')
       return { session, refreshToken }
@@ -92,16 +93,16 @@ export function createSessions ({ db, cache, clock, refreshTtl, sessionMaxAge, a
       const now = clock.now()
       // One statement, so one round trip and one commit: rotate the live session holding this token and
       // record the token as spent. Of concurrent rotations with one token, the row lock lets one win.
-      const [session] = await rawRows<{ id: string, user_id: string }>(db, sql`
+      const [session] = await rawRows<{ id: string, user_id: string, amr: string[] }>(db, sql`
         with rotated as (
           update ${sessionsTable}
           set refresh_hash = ${sha256(next)}, refresh_expires_at = least(${addSeconds(now, refreshTtl)}, expires_at), last_used_at = ${now}
           where refresh_hash = ${hash} and revoked_at is null and expires_at > ${now} and refresh_expires_at > ${now}
-          returning id, user_id
+          returning id, user_id, amr
         ), spent as (
           insert into ${spentRefreshTokensTable} (token_hash, session_id, spent_at) select ${hash}, id, ${now} from rotated
         )
-        select id, user_id from rotated`)
+        select id, user_id, amr from rotated`)
       if (session) return { kind: 'rotated', session, refreshToken: next }
       const result = await db.transaction(async (tx): Promise<RotateResult> => {
         const [spent] = await tx.select({ session: sessionsTable }).from(spentRefreshTokensTable)

@@ -130,7 +130,7 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
     }
   })
   const auth = createAuthService({
-    db: database.db, clock, hasher, sessions, accessTokens, policy, audit, metrics, throttle: accountThrottle
+    db: database.db, clock, hasher, sessions, accessTokens, policy, audit, metrics, throttle: accountThrottle, mfa
   })
   const users = createUsersService({
     db: database.db,

@@ -96,6 +96,11 @@ export function registerErrorHandler (app: FastifyInstance): void {
     }
 
     if (oauth && (status === 400 || status === 415)) return sendOAuthError(reply, 'invalid_request', detail)
+    const extensions = err instanceof AppError ? (err as { extensions?: Record<string, unknown> }).extensions : undefined
+    if (oauth && code === 'mfa_required') {
+      return reply.code(403).header('cache-control', 'no-store').header('pragma', 'no-cache').type('application/json; charset=utf-8')
+        .send({ ...extensions, error: 'mfa_required', error_description: oauthDescription(detail) })
+    }
 
     if (status === 401) {
       const rejected = err instanceof UnauthorizedError && err.tokenRejected
@@ -114,7 +119,7 @@ export function registerErrorHandler (app: FastifyInstance): void {
       code
     }
     if (errors) body.errors = errors
-    return reply.code(status).type('application/problem+json; charset=utf-8').send(body)
+    return reply.code(status).type('application/problem+json; charset=utf-8').send(extensions ? { ...extensions, ...body } : body)
   })
 
   app.setNotFoundHandler(async (req, reply) => {

@@ -8,6 +8,7 @@ import { requestMeta } from '../../core/http/request-meta.js'
 import { Problem } from '../../core/problem.js'
 import { LoginError, type AuthService } from './auth.service.js'
 import { LoginBody, RefreshBody, RegisterBody, SessionList, SessionParams, TokenResponse } from './auth.schemas.js'
+import { MfaRequiredProblem, VerifyBody } from '../mfa/index.js'
 
 /** Maps a failed login to the JSON login contract: one 401 for unknown account and wrong password alike. */
 export function loginProblem (err: unknown): unknown {
@@ -25,7 +26,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService, authenti
 
   app.post('/login', {
     onRequest: rateLimits.login,
-    schema: { tags: ['auth'], summary: 'Log in with email or username and password', body: LoginBody, response: { 200: TokenResponse, 400: Problem, 401: Problem, 403: Problem, 429: Problem } }
+    schema: { tags: ['auth'], summary: 'Log in with email or username and password', body: LoginBody, response: { 200: TokenResponse, 400: Problem, 401: Problem, 403: MfaRequiredProblem, 429: Problem } }
   }, async (req) => {
     const { email, username, password } = req.body
     const identifier = email ?? username
@@ -34,6 +35,21 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService, authenti
     }
     try {
       return await auth.login(identifier, password, requestMeta(req), 'login')
+    } catch (err) {
+      throw loginProblem(err)
+    }
+  })
+
+  app.post('/mfa/verify', {
+    schema: { tags: ['auth'], summary: 'Finish a login with its second factor (a TOTP code or a recovery code)', body: VerifyBody, response: { 200: TokenResponse, 400: Problem, 401: Problem, 403: Problem, 429: Problem } }
+  }, async (req) => {
+    const { mfa_token: mfaToken, code, recovery_code: recoveryCode } = req.body
+    if ((code === undefined) === (recoveryCode === undefined)) {
+      throw new ValidationError('Send exactly one of code or recovery_code', [{ field: 'code', message: 'exactly one of code or recovery_code is required' }])
+    }
+    const proof = code !== undefined ? { kind: 'totp' as const, code } : { kind: 'recovery_code' as const, code: recoveryCode ?? '' }
+    try {
+      return await auth.verifyMfa(mfaToken, proof, requestMeta(req), 'login')
     } catch (err) {
       throw loginProblem(err)
     }

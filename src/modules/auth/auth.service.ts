@@ -11,6 +11,16 @@ import type { AccessTokens } from './access-tokens.js'
 import { checkPassword, type PolicyOptions } from './password-policy.js'
 import type { PasswordHasher } from './passwords.js'
 import type { Sessions } from './sessions.js'
+import { mfaRequired, type MfaChallenge, type MfaPassed, type MfaProof } from '../mfa/index.js'
+
+/** What sign-in needs from MFA: opening the second step, and redeeming it. */
+export interface SecondFactorPort {
+  challenge: (userId: string, method: string) => Promise<MfaChallenge>
+  redeem: (mfaToken: string, proof: MfaProof, meta: RequestMeta, route: string) => Promise<MfaPassed>
+}
+
+/** How a first factor was given, for `signIn`: the method (`password`, later `google`, `github`), its RFC 8176 `amr`, the route. */
+export interface FirstFactor { method: string, amr: readonly string[], route: string, identifier?: string | undefined }
 
 export interface AuthDeps {
   db: Db
@@ -22,6 +32,7 @@ export interface AuthDeps {
   audit: AuditService
   throttle: AccountThrottle
   metrics: Metrics
+  mfa: SecondFactorPort
 }
 
 export interface RegisterInput { email: string, password: string, username?: string | undefined, name?: string | undefined }
@@ -52,7 +63,7 @@ export function conflictFromUniqueViolation (err: unknown): ConflictError | unde
  * The authentication flows: register, login (JSON and the password grant), refresh, logout and the
  * session list. Transport-free: routes map its results and errors to HTTP.
  */
-export function createAuthService ({ db, clock, hasher, sessions, accessTokens, policy, audit, throttle, metrics }: AuthDeps) {
+export function createAuthService ({ db, clock, hasher, sessions, accessTokens, policy, audit, throttle, metrics, mfa }: AuthDeps) {
   /** Starts a session (`amr`: how it authenticated, RFC 8176) and signs its first access token; returns the pair and the session id. */
   async function issue (tx: Db, user: UserRow, meta: RequestMeta, amr: readonly string[] = ['pwd']): Promise<TokenPair & { sessionId: string }> {
     const { session, refreshToken } = await sessions.create(tx, user.id, meta, amr)
@@ -60,7 +71,43 @@ export function createAuthService ({ db, clock, hasher, sessions, accessTokens, 
     return { access_token: accessToken, token_type: 'Bearer', expires_in: accessTokens.ttlSeconds, refresh_token: refreshToken, user, sessionId: session.id }
   }
 
+  /** Starts the session of a fully authenticated user: counted, audited (method and amr) after the commit. */
+  async function startSession (user: UserRow, meta: RequestMeta, how: FirstFactor, amr: readonly string[]): Promise<TokenPair> {
+    const pair = await issue(db, user, meta, amr) // one insert: no transaction needed
+    metrics.loginSuccess.inc()
+    // After the commit, and never throwing: the audit log cannot make a login fail.
+    await audit.note({ type: 'login.success', actorId: user.id, userId: user.id, meta, details: { session_id: pair.sessionId, identifier: how.identifier, route: how.route, method: how.method, amr } })
+    return pair
+  }
+
+  /**
+   * The end of every first factor (password, and social sign-in when it lands): a session, or, when
+   * the account has MFA on, the 403 `mfa_required` with an mfa_token (no session yet). The one way from
+   * a first factor to a session, so no path can skip the second factor (ASVS v5.0.0 6.3.3).
+   */
+  async function signIn (user: UserRow, meta: RequestMeta, how: FirstFactor): Promise<TokenPair> {
+    if (user.mfa_enabled) throw mfaRequired(await mfa.challenge(user.id, how.method))
+    return startSession(user, meta, how, how.amr)
+  }
+
   return {
+    signIn,
+
+    /**
+     * Finishes a login with its second factor (POST /v1/auth/mfa/verify and the mfa-otp grant): the
+     * mfa_token and a TOTP or recovery code. Throws 401 mfa_token_invalid / mfa_code_invalid, 429 (the
+     * account's failed-login budget), 403 account_disabled (disabled in between; only after a right code).
+     */
+    verifyMfa: (mfaToken: string, proof: MfaProof, meta: RequestMeta, route: 'login' | 'token'): Promise<TokenPair> => timed(metrics, 'mfa_verify', async () => {
+      const passed = await mfa.redeem(mfaToken, proof, meta, route)
+      const user = await usersRepository.findById(db, passed.userId)
+      if (!user || !user.is_active) {
+        metrics.loginFailure.inc({ reason: 'account_disabled' })
+        throw new LoginError('account_disabled')
+      }
+      return startSession(user, meta, { method: passed.method, amr: passed.amr, route }, passed.amr)
+    }),
+
     register: (input: RegisterInput, meta: RequestMeta): Promise<TokenPair> => timed(metrics, 'register', async () => {
       const email = input.email.toLowerCase()
       const weak = checkPassword(input.password, { email, username: input.username }, policy)
@@ -115,11 +162,7 @@ export function createAuthService ({ db, clock, hasher, sessions, accessTokens, 
         const rehashed = await hasher.hash(password)
         await usersRepository.update(db, user.id, { password_hash: rehashed })
       }
-      const pair = await issue(db, user, meta) // one insert: no transaction needed
-      metrics.loginSuccess.inc()
-      // After the commit, and never throwing: the audit log cannot make a login fail.
-      await audit.note({ type: 'login.success', actorId: user.id, userId: user.id, meta, details: { session_id: pair.sessionId, identifier, route } })
-      return pair
+      return signIn(user, meta, { method: 'password', amr: ['pwd'], route, identifier })
     }),
 
     /** Rotates a refresh token; reuse of a spent one has already revoked its session when this throws. */

@@ -5,7 +5,11 @@ import { OAuthError, UnauthorizedError } from '../../core/errors.js'
 import { requestMeta } from '../../core/http/request-meta.js'
 import { OAuthErrorBody, Problem } from '../../core/problem.js'
 import { OAuthTokenResponse, TokenForm } from './auth.schemas.js'
+import { MfaRequiredOAuth } from '../mfa/index.js'
 import { LoginError, type AuthService, type TokenPair } from './auth.service.js'
+
+/** The second step of a password grant whose account has MFA on (API.md). */
+export const MFA_OTP_GRANT = 'urn:taskflow:params:oauth:grant-type:mfa-otp'
 
 const FORM = /^application\/x-www-form-urlencoded\s*(;|$)/i
 
@@ -32,10 +36,10 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService, rateLim
     onRequest: rateLimit,
     schema: {
       tags: ['auth'],
-      summary: 'OAuth2 token endpoint (password and refresh_token grants)',
+      summary: 'OAuth2 token endpoint (password, refresh_token and mfa-otp grants)',
       consumes: ['application/x-www-form-urlencoded'],
       body: TokenForm,
-      response: { 200: OAuthTokenResponse, 400: OAuthErrorBody, 429: Problem }
+      response: { 200: OAuthTokenResponse, 400: OAuthErrorBody, 403: MfaRequiredOAuth, 429: Problem }
     },
     // The body is checked by hand below, so that every failure is an RFC 6749 error.
     validatorCompiler: () => () => true
@@ -65,8 +69,21 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService, rateLim
         if (err instanceof UnauthorizedError) throw new OAuthError('invalid_grant', 'Refresh token is invalid, expired or revoked')
         throw err
       }
+    } else if (grant === MFA_OTP_GRANT) {
+      const mfaToken = param(form, 'mfa_token', true) ?? ''
+      const otp = param(form, 'otp', false)
+      const recoveryCode = param(form, 'recovery_code', false)
+      if ((otp === undefined) === (recoveryCode === undefined)) throw new OAuthError('invalid_request', 'Send exactly one of otp or recovery_code')
+      if (mfaToken.length > 512 || (otp ?? recoveryCode ?? '').length > 64) throw new OAuthError('invalid_grant', 'The mfa_token or code is invalid')
+      try {
+        pair = await auth.verifyMfa(mfaToken, otp !== undefined ? { kind: 'totp', code: otp } : { kind: 'recovery_code', code: recoveryCode ?? '' }, requestMeta(req), 'token')
+      } catch (err) {
+        if (err instanceof LoginError) throw new OAuthError('invalid_grant', 'Invalid username or password')
+        if (err instanceof UnauthorizedError) throw new OAuthError('invalid_grant', err.message)
+        throw err
+      }
     } else {
-      throw new OAuthError('unsupported_grant_type', 'Only the password and refresh_token grants are supported')
+      throw new OAuthError('unsupported_grant_type', 'Only the password, refresh_token and mfa-otp grants are supported')
     }
     return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(oauthPair(pair))
   })

@@ -1,4 +1,5 @@
 import Type, { type Static } from 'typebox'
+import { OAuthErrorBody, Problem } from '../../core/problem.js'
 import { Password } from '../users/index.js'
 
 /** A TOTP code as an authenticator shows it (RFC 6238, 6 digits). */
@@ -28,3 +29,13 @@ export const VerifyBody = Type.Object({
   recovery_code: Type.Optional(RecoveryCode)
 }, { additionalProperties: false, description: 'The mfa_token of the login and exactly one of code or recovery_code' })
 export type VerifyBody = Static<typeof VerifyBody>
+
+const challengeMembers = {
+  mfa_token: Type.Optional(Type.String({ description: 'Opaque; single use, valid 300 s, dead after 5 wrong codes' })),
+  expires_in: Type.Optional(Type.Integer({ description: 'Seconds the mfa_token lives (300)' })),
+  methods: Type.Optional(Type.Array(Type.String(), { description: '["totp", "recovery_code"]' }))
+}
+/** A 403 of login: problem+json, with the challenge's members when the code is `mfa_required`. */
+export const MfaRequiredProblem = Type.Object({ ...Problem.properties, ...challengeMembers }, { description: 'RFC 9457 problem; `mfa_required` adds mfa_token, expires_in and methods' })
+/** The token endpoint's 403: RFC 6749 members plus the challenge's. */
+export const MfaRequiredOAuth = Type.Object({ ...OAuthErrorBody.properties, ...challengeMembers }, { description: '`mfa_required`: finish with grant_type=urn:taskflow:params:oauth:grant-type:mfa-otp' })

@@ -1,12 +1,15 @@
 import formbody from '@fastify/formbody'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { onRequestHookHandler } from 'fastify'
-import { OAuthError, UnauthorizedError } from '../../core/errors.js'
+import { AppError } from '../../core/errors.js'
 import { requestMeta } from '../../core/http/request-meta.js'
-import { OAuthErrorBody, Problem } from '../../core/problem.js'
+import { OAuthErrorBody, Problem } from '../../core/schemas.js'
 import { OAuthTokenResponse, TokenForm } from './auth.schemas.js'
 import { MfaRequiredOAuth } from '../mfa/index.js'
-import { LoginError, type AuthService, type TokenPair } from './auth.service.js'
+import type { AuthService, TokenPair } from './auth.service.js'
+
+/** RFC 6749 §5.2 `invalid_request` (the catalogue maps `validation_failed` to it on this route). */
+const invalidRequest = (detail: string) => new AppError('validation_failed', { detail })
 
 /** The second step of a password grant whose account has MFA on (API.md). */
 export const MFA_OTP_GRANT = 'urn:taskflow:params:oauth:grant-type:mfa-otp'
@@ -16,9 +19,9 @@ const FORM = /^application\/x-www-form-urlencoded\s*(;|$)/i
 /** Reads one form parameter: a repeated one is invalid_request (RFC 6749 §3.2), an empty one counts as missing. */
 function param (form: Record<string, unknown>, name: string, required: boolean): string | undefined {
   const value = form[name]
-  if (Array.isArray(value)) throw new OAuthError('invalid_request', `Parameter ${name} is repeated`)
+  if (Array.isArray(value)) throw invalidRequest(`Parameter ${name} is repeated`)
   if (typeof value === 'string' && value !== '') return value
-  if (required) throw new OAuthError('invalid_request', `Parameter ${name} is required`)
+  if (required) throw invalidRequest(`Parameter ${name} is required`)
   return undefined
 }
 
@@ -26,7 +29,8 @@ const oauthPair = (pair: TokenPair) => ({ access_token: pair.access_token, token
 
 /**
  * The OAuth2 token endpoint (RFC 6749): the password grant for first-party public clients and the
- * refresh_token grant. Client credentials are accepted and ignored; errors are `{error, error_description}`.
+ * refresh_token grant. Client credentials are accepted and ignored. Errors are AppErrors like everywhere else; `config.oauthErrors`
+ * makes the error handler write them as RFC 6749 §5.2 `{error, error_description}` (see the catalogue's `oauth` column).
  */
 export const tokenRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService, rateLimit: onRequestHookHandler }> = async (app, { auth, rateLimit }) => {
   await app.register(formbody, { bodyLimit: 1024 * 1024 })
@@ -45,7 +49,7 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService, rateLim
     validatorCompiler: () => () => true
   }, async (req, reply) => {
     if (!FORM.test(req.headers['content-type'] ?? '') || typeof req.body !== 'object' || req.body === null) {
-      throw new OAuthError('invalid_request', 'The body must be application/x-www-form-urlencoded')
+      throw invalidRequest('The body must be application/x-www-form-urlencoded')
     }
     const form = req.body as Record<string, unknown>
     const grant = param(form, 'grant_type', true)
@@ -53,37 +57,23 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService, rateLim
     if (grant === 'password') {
       const username = param(form, 'username', true) ?? ''
       const password = param(form, 'password', true) ?? ''
-      if (username.length > 254 || password.length > 512) throw new OAuthError('invalid_request', 'Parameter too long')
-      try {
-        pair = await auth.login(username, password, requestMeta(req), 'token')
-      } catch (err) {
-        if (err instanceof LoginError) throw new OAuthError('invalid_grant', 'Invalid username or password')
-        throw err
-      }
+      if (username.length > 254 || password.length > 512) throw invalidRequest('Parameter too long')
+      pair = await auth.login(username, password, requestMeta(req), 'token')
     } else if (grant === 'refresh_token') {
       const refreshToken = param(form, 'refresh_token', true) ?? ''
-      if (refreshToken.length > 4096) throw new OAuthError('invalid_grant', 'Refresh token is invalid, expired or revoked')
-      try {
-        pair = await auth.refresh(refreshToken, requestMeta(req))
-      } catch (err) {
-        if (err instanceof UnauthorizedError) throw new OAuthError('invalid_grant', 'Refresh token is invalid, expired or revoked')
-        throw err
-      }
+      if (refreshToken.length > 4096) throw new AppError('refresh_token_invalid')
+      pair = await auth.refresh(refreshToken, requestMeta(req))
     } else if (grant === MFA_OTP_GRANT) {
       const mfaToken = param(form, 'mfa_token', true) ?? ''
       const otp = param(form, 'otp', false)
       const recoveryCode = param(form, 'recovery_code', false)
-      if ((otp === undefined) === (recoveryCode === undefined)) throw new OAuthError('invalid_request', 'Send exactly one of otp or recovery_code')
-      if (mfaToken.length > 512 || (otp ?? recoveryCode ?? '').length > 64) throw new OAuthError('invalid_grant', 'The mfa_token or code is invalid')
-      try {
-        pair = await auth.verifyMfa(mfaToken, otp !== undefined ? { kind: 'totp', code: otp } : { kind: 'recovery_code', code: recoveryCode ?? '' }, requestMeta(req), 'token')
-      } catch (err) {
-        if (err instanceof LoginError) throw new OAuthError('invalid_grant', 'Invalid username or password')
-        if (err instanceof UnauthorizedError) throw new OAuthError('invalid_grant', err.message)
-        throw err
-      }
+      if ((otp === undefined) === (recoveryCode === undefined)) throw invalidRequest('Send exactly one of otp or recovery_code')
+      if (mfaToken.length > 512) throw new AppError('mfa_token_invalid')
+      if ((otp ?? recoveryCode ?? '').length > 64) throw new AppError('mfa_code_invalid')
+      // Wrong or replayed codes and dead tokens are invalid_grant through the catalogue.
+      pair = await auth.verifyMfa(mfaToken, otp !== undefined ? { kind: 'totp', code: otp } : { kind: 'recovery_code', code: recoveryCode ?? '' }, requestMeta(req), 'token')
     } else {
-      throw new OAuthError('unsupported_grant_type', 'Only the password, refresh_token and mfa-otp grants are supported')
+      throw new AppError('unsupported_grant_type', { detail: 'Only the password, refresh_token and mfa-otp grants are supported' })
     }
     return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(oauthPair(pair))
   })

@@ -36,11 +36,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService, authenti
       throw new ValidationError('Send exactly one of code or recovery_code', [{ field: 'code', message: 'exactly one of code or recovery_code is required' }])
     }
     const proof = code !== undefined ? { kind: 'totp' as const, code } : { kind: 'recovery_code' as const, code: recoveryCode ?? '' }
-    try {
-      return await auth.verifyMfa(mfaToken, proof, requestMeta(req), 'login')
-    } catch (err) {
-      throw loginProblem(err)
-    }
+    return auth.verifyMfa(mfaToken, proof, requestMeta(req), 'login')
   })
 
   app.post('/refresh', {

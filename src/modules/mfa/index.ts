@@ -7,7 +7,6 @@ export {
   type Notifier, type NoticeEvent
 } from './mfa.service.js'
 export { MfaRequiredOAuth, MfaRequiredProblem, VerifyBody } from './mfa.schemas.js'
-export { MfaRequiredError } from './mfa.errors.js'
 import { mfaErrors } from './mfa.errors.js'
 /** The 403 `mfa_required` answer to a right first factor (API.md), carrying the challenge's members. */
 export const mfaRequired = mfaErrors.required

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { principal } from '../../core/http/authenticate.js'
-import { bearerSecurity as security, NoContent } from '../../core/http/openapi.js'
+import { bearerSecurity as security } from '../../core/http/openapi.js'
 import { requestMeta } from '../../core/http/request-meta.js'
-import { Problem } from '../../core/problem.js'
+import { NoContent, Problem } from '../../core/schemas.js'
 import { ActivateBody, ConfirmBody, RecoveryCodesView, SetupBody, SetupView } from './mfa.schemas.js'
 import type { MfaService } from './mfa.service.js'
 

@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox'
-import { OAuthErrorBody, Problem } from '../../core/problem.js'
+import { OAuthErrorBody, Problem } from '../../core/schemas.js'
 import { Password } from '../users/index.js'
 
 /** A TOTP code as an authenticator shows it (RFC 6238, 6 digits). */
@@ -36,6 +36,6 @@ const challengeMembers = {
   methods: Type.Optional(Type.Array(Type.String(), { description: '["totp", "recovery_code"]' }))
 }
 /** A 403 of login: problem+json, with the challenge's members when the code is `mfa_required`. */
-export const MfaRequiredProblem = Type.Object({ ...Problem.properties, ...challengeMembers }, { description: 'RFC 9457 problem; `mfa_required` adds mfa_token, expires_in and methods' })
+export const MfaRequiredProblem = Type.Object({ ...Problem.properties, ...challengeMembers }, { additionalProperties: true, description: 'RFC 9457 problem; `mfa_required` adds mfa_token, expires_in and methods' })
 /** The token endpoint's 403: RFC 6749 members plus the challenge's. */
-export const MfaRequiredOAuth = Type.Object({ ...OAuthErrorBody.properties, ...challengeMembers }, { description: '`mfa_required`: finish with grant_type=urn:taskflow:params:oauth:grant-type:mfa-otp' })
+export const MfaRequiredOAuth = Type.Object({ ...OAuthErrorBody.properties, ...challengeMembers }, { additionalProperties: true, description: '`mfa_required`: finish with grant_type=urn:taskflow:params:oauth:grant-type:mfa-otp' })

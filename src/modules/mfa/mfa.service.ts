@@ -5,7 +5,7 @@ import type { Db } from '../../core/db.js'
 import { DecryptionError, type Encryption } from '../../core/encryption.js'
 import { newId, newSecret, sha256 } from '../../core/ids.js'
 import type { AuditService } from '../audit/index.js'
-import { usersRepository, type UserRow } from '../users/index.js'
+import type { UserRow, UsersStore } from '../users/index.js'
 import { mfaErrors } from './mfa.errors.js'
 import { mfaRepository } from './mfa.repository.js'
 import { newRecoveryCode, normaliseRecoveryCode, RECOVERY_CODE_COUNT, RECOVERY_CODE_PURPOSE } from './recovery-codes.js'
@@ -44,6 +44,7 @@ export interface MfaThrottlePort {
 
 export interface MfaDeps {
   db: Db
+  users: UsersStore
   clock: Clock
   encryption: Encryption
   audit: AuditService
@@ -81,14 +82,14 @@ const TOTP_SHAPE = /^[0-9]{6}$/
  * mfa_tokens only as hashes; no response after set-up ever returns a secret.
  */
 export function createMfaService (deps: MfaDeps) {
-  const { db, clock, encryption, audit, sessions, throttle, issuer } = deps
+  const { db, users, clock, encryption, audit, sessions, throttle, issuer } = deps
   const verifyTotal = new Counter({ name: 'auth_mfa_verify_total', help: 'Second-factor checks at login, by result', labelNames: ['result'] as const, registers: [deps.registry] })
   const notify = async (tx: Db, userId: string, event: NoticeEvent, data?: Record<string, string | number>) => {
     if (deps.notifier) await deps.notifier.notify(tx, userId, event, data)
   }
 
   async function loadUser (id: string): Promise<UserRow> {
-    const user = await usersRepository.findById(db, id)
+    const user = await users.findById(id)
     if (!user) throw mfaErrors.userNotFound()
     return user
   }
@@ -184,7 +185,7 @@ export function createMfaService (deps: MfaDeps) {
         const step = matchTotp(decryptSecret(user.id, pending.secret_enc), code, now)
         if (step === null) return 'wrong_code' as const
         await mfaRepository.activate(tx, user.id, step, now)
-        await usersRepository.update(tx, user.id, { mfa_enabled: true, updated_at: now })
+        await users.update(user.id, { mfa_enabled: true, updated_at: now }, tx)
         const codes = await newRecoveryCodes(tx, user.id)
         revoked = await sessions.revokeAllForUser(user.id, 'mfa_enabled', actor.sessionId, tx)
         await audit.record({ type: 'mfa.enabled', actorId: user.id, userId: user.id, meta, details: { sessions_revoked: revoked.length } }, tx)
@@ -218,7 +219,7 @@ export function createMfaService (deps: MfaDeps) {
       await assertOwnCode(user, code, meta)
       await db.transaction(async (tx) => {
         await mfaRepository.removeAll(tx, user.id)
-        await usersRepository.update(tx, user.id, { mfa_enabled: false, updated_at: clock.now() })
+        await users.update(user.id, { mfa_enabled: false, updated_at: clock.now() }, tx)
         await audit.record({ type: 'mfa.disabled', actorId: user.id, userId: user.id, meta }, tx)
         await notify(tx, user.id, 'mfa_disabled')
       })
@@ -231,11 +232,11 @@ export function createMfaService (deps: MfaDeps) {
     async adminReset (actor: Actor, userId: string, meta: RequestMeta): Promise<void> {
       let revoked: string[] = []
       await db.transaction(async (tx) => {
-        const target = await usersRepository.findById(tx, userId)
+        const target = await users.findById(userId, tx)
         if (!target) throw mfaErrors.userNotFound()
         if (!target.mfa_enabled) throw mfaErrors.notEnabled()
         await mfaRepository.removeAll(tx, userId)
-        await usersRepository.update(tx, userId, { mfa_enabled: false, updated_at: clock.now() })
+        await users.update(userId, { mfa_enabled: false, updated_at: clock.now() }, tx)
         revoked = await sessions.revokeAllForUser(userId, 'mfa_reset_by_admin', undefined, tx)
         await audit.record({ type: 'mfa.reset_by_admin', actorId: actor.userId, userId, meta, details: { sessions_revoked: revoked.length } }, tx)
         await notify(tx, userId, 'mfa_reset_by_admin')

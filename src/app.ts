@@ -81,26 +81,14 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   const policy = { minLength: config.passwords.minLength, requireCharacterClasses: config.passwords.requireCharacterClasses }
   const limits = createAuthRateLimits({ limiter: limiterFactory(config.rateLimit.enabled, redis), limits: config.rateLimit, metrics, audit })
   const usersStore = createUsersStore(database.db)
+  const usersAuth = createUsersAuthPort({ hasher, sessions, policy })
   const mfa = createMfaService({
-    db: database.db,
-    users: usersStore,
-    clock,
-    encryption,
-    audit,
-    sessions,
-    throttle: limits.accountThrottle,
-    verifyPassword: async (stored, password) => (await hasher.verify(stored, password)).ok,
-    issuer: config.mfa.issuer,
-    registry: metrics.registry,
-    onRateLimited: async (userId, route, meta) => {
-      metrics.rateLimited.inc({ route: `${route}_account` })
-      await audit.note({ type: 'rate_limit.exceeded', userId, meta, details: { limit: 'login_account', route } })
-    }
+    db: database.db, users: usersStore, clock, encryption, audit, sessions, throttle: limits.accountThrottle, metrics, verifyPassword: usersAuth.verifyPassword, issuer: config.mfa.issuer
   })
   const auth = createAuthService({
     db: database.db, users: usersStore, clock, hasher, sessions, accessTokens, policy, audit, metrics, throttle: limits.accountThrottle, mfa
   })
-  const users = createUsersService({ store: usersStore, clock, audit, auth: createUsersAuthPort({ hasher, sessions, policy }) })
+  const users = createUsersService({ store: usersStore, clock, audit, auth: usersAuth })
   const tasks = createTasksService({ db: database.db, clock })
   const admin = createAdminService({ db: database.db, users: usersStore, clock, tasks, sessions, audit, mfa })
   const authenticate = makeAuthenticate({ tokens: accessTokens, sessions })

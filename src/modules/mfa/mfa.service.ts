@@ -1,7 +1,8 @@
-import { Counter, type Registry } from 'prom-client'
+import { Counter } from 'prom-client'
 import type { Actor, RequestMeta } from '../../core/actor.js'
 import type { Clock } from '../../core/clock.js'
 import type { Db } from '../../core/db.js'
+import type { Metrics } from '../../core/metrics.js'
 import { DecryptionError, type Encryption } from '../../core/encryption.js'
 import { newId, newSecret, sha256 } from '../../core/ids.js'
 import type { AuditService } from '../audit/index.js'
@@ -53,10 +54,8 @@ export interface MfaDeps {
   verifyPassword: (stored: string, password: string) => Promise<boolean>
   /** MFA_ISSUER: the name authenticator apps show. */
   issuer: string
-  /** Where auth_mfa_verify_total is registered. */
-  registry: Registry
-  /** Called when the account budget refuses a code (metrics and the rate_limit.exceeded event). */
-  onRateLimited?: (userId: string, route: string, meta: RequestMeta) => Promise<void>
+  /** auth_rate_limited_total, and the registry auth_mfa_verify_total joins. */
+  metrics: Metrics
   notifier?: Notifier | undefined
 }
 
@@ -83,7 +82,12 @@ const TOTP_SHAPE = /^[0-9]{6}$/
  */
 export function createMfaService (deps: MfaDeps) {
   const { db, users, clock, encryption, audit, sessions, throttle, issuer } = deps
-  const verifyTotal = new Counter({ name: 'auth_mfa_verify_total', help: 'Second-factor checks at login, by result', labelNames: ['result'] as const, registers: [deps.registry] })
+  const verifyTotal = new Counter({ name: 'auth_mfa_verify_total', help: 'Second-factor checks at login, by result', labelNames: ['result'] as const, registers: [deps.metrics.registry] })
+  /** The account's failed-login budget refused a code: counted and audited like a refused password. */
+  const accountLimited = (userId: string, route: string, meta: RequestMeta) => async () => {
+    deps.metrics.rateLimited.inc({ route: `${route}_account` })
+    await audit.note({ type: 'rate_limit.exceeded', userId, meta, details: { limit: 'login_account', route } })
+  }
   const notify = async (tx: Db, userId: string, event: NoticeEvent, data?: Record<string, string | number>) => {
     if (deps.notifier) await deps.notifier.notify(tx, userId, event, data)
   }
@@ -133,7 +137,7 @@ export function createMfaService (deps: MfaDeps) {
 
   /** A signed-in user confirms a sensitive MFA change with a code; wrong codes spend the account's budget. */
   async function assertOwnCode (user: UserRow, code: string, meta: RequestMeta): Promise<void> {
-    await throttle.assertOpen(user.id, async () => { await deps.onRateLimited?.(user.id, 'mfa', meta) })
+    await throttle.assertOpen(user.id, accountLimited(user.id, 'mfa', meta))
     const proof: MfaProof = TOTP_SHAPE.test(code.trim()) ? { kind: 'totp', code: code.trim() } : { kind: 'recovery_code', code }
     if (!await checkProof(user.id, proof, meta)) {
       await throttle.recordFailure(user.id)
@@ -176,7 +180,7 @@ export function createMfaService (deps: MfaDeps) {
      */
     async activate (actor: Actor, code: string, meta: RequestMeta): Promise<{ recovery_codes: string[] }> {
       const user = await loadUser(actor.userId)
-      await throttle.assertOpen(user.id, async () => { await deps.onRateLimited?.(user.id, 'mfa', meta) })
+      await throttle.assertOpen(user.id, accountLimited(user.id, 'mfa', meta))
       let revoked: string[] = []
       const outcome = await db.transaction(async (tx) => {
         const now = clock.now()
@@ -270,7 +274,7 @@ export function createMfaService (deps: MfaDeps) {
       }
       const userId = challenge.user_id
       try {
-        await throttle.assertOpen(userId, async () => { await deps.onRateLimited?.(userId, route, meta) })
+        await throttle.assertOpen(userId, accountLimited(userId, route, meta))
       } catch (err) {
         verifyTotal.inc({ result: 'rate_limited' })
         throw err

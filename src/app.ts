@@ -9,6 +9,7 @@ import { registerHardening } from './core/http/hardening.js'
 import { registerPageLinks } from './core/http/page-links.js'
 import { lifecyclePlugin, requestId } from './core/http/lifecycle.js'
 import { createMetrics, registerMetrics } from './core/metrics.js'
+import { loadEncryption } from './core/encryption.js'
 import { limiterFactory } from './core/rate-limit.js'
 import { auditComponents, auditRetentionRule, createAuditChain, createAuditService } from './modules/audit/index.js'
 import { createCleanup } from './jobs/cleanup.js'
@@ -27,6 +28,7 @@ import {
   createRedisSessionCache, createRefreshTokens, createSessions, createUsersAuthPort, loadKeyRing, sessionCleanupRules, wellKnownRoutes, type SessionCache
 } from './modules/auth/index.js'
 import { adminComponents, adminModule, createAdminService } from './modules/admin/index.js'
+import { createMfaService, mfaModule } from './modules/mfa/index.js'
 import { createTasksService, tasksComponents, tasksModule } from './modules/tasks/index.js'
 import { createUsersService, createUsersStore, usersComponents, usersModule } from './modules/users/index.js'
 
@@ -81,6 +83,8 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   const metrics = createMetrics({ defaultMetrics: config.metrics.defaultMetrics })
   registerMetrics(app, metrics, config.metrics.token)
 
+  // Secrets at rest (TOTP secrets; the signing keys' private parts).
+  const encryption = await loadEncryption({ db: database.db, clock, key: config.encryption.key, production: config.production, log: app.log })
   const keys = await loadKeyRing({
     db: database.db, clock, alg: config.auth.alg, secret: config.auth.secret, previousSecret: config.auth.previousSecret, accessTtl: config.auth.accessTtl, rotationDays: config.auth.keyRotationDays
   })
@@ -99,13 +103,17 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   const policy = { minLength: config.passwords.minLength, requireCharacterClasses: config.passwords.requireCharacterClasses }
   const limits = createAuthRateLimits({ limiter: limiterFactory(config.rateLimit.enabled, redis), limits: config.rateLimit, metrics, audit })
   const usersStore = createUsersStore(database.db)
-  const auth = createAuthService({
-    db: database.db, users: usersStore, clock, hasher, sessions, refreshTokens, accessTokens, policy, audit, metrics, throttle: limits.accountThrottle
+  const usersAuth = createUsersAuthPort({ hasher, sessions, policy })
+  const mfa = createMfaService({
+    db: database.db, users: usersStore, clock, encryption, audit, sessions, throttle: limits.accountThrottle, metrics, verifyPassword: usersAuth.verifyPassword, issuer: config.mfa.issuer
   })
-  const users = createUsersService({ store: usersStore, clock, audit, auth: createUsersAuthPort({ hasher, sessions, policy }) })
+  const auth = createAuthService({
+    db: database.db, users: usersStore, clock, hasher, sessions, refreshTokens, accessTokens, policy, audit, metrics, throttle: limits.accountThrottle, mfa
+  })
+  const users = createUsersService({ store: usersStore, clock, audit, auth: usersAuth })
   const tasks = createTasksService({ db: database.db, clock, cursors })
   const auditChain = createAuditChain({ db: database.db })
-  const admin = createAdminService({ db: database.db, users: usersStore, clock, tasks, sessions, audit, auditChain, cursors })
+  const admin = createAdminService({ db: database.db, users: usersStore, clock, tasks, sessions, audit, auditChain, cursors, mfa })
   // The clean-up's list: each feature adds the rows it owns (mail, MFA and idempotency keys later).
   const cleanup = createCleanup({
     db: database.db, clock, metrics, log: app.log, rules: [...sessionCleanupRules(), ...auditRetentionRule(auditChain, config.audit.retentionDays)]
@@ -121,6 +129,7 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   await app.register(wellKnownRoutes, { prefix: '/.well-known', keys, issuer: config.auth.issuer, publicUrl: config.http.publicUrl })
   await app.register(authModule, { prefix: '/v1/auth', auth, authenticate, rateLimits: limits.perIp })
   await app.register(usersModule, { prefix: '/v1/users', users, authenticate })
+  await app.register(mfaModule, { prefix: '/v1/users/me', mfa, authenticate })
   await app.register(tasksModule, { prefix: '/v1/tasks', tasks, authenticate, publicUrl: config.http.publicUrl })
   await app.register(adminModule, { prefix: '/v1/admin', admin, authenticate })
   return app

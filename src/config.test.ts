@@ -67,6 +67,26 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ NODE_ENV: 'production', JWT_ALG: 'HS256', JWT_SECRET: 'a'.repeat(40) }), /weak/)
     assert.throws(() => loadConfig({ NODE_ENV: 'production', RATE_LIMIT_ENABLED: 'false' }), /RATE_LIMIT_ENABLED/)
     assert.throws(() => loadConfig({ NODE_ENV: 'production', CORS_ORIGINS: '*' }), /CORS_ORIGINS/)
-    assert.equal(loadConfig({ NODE_ENV: 'production' }).production, true)
+    assert.throws(() => loadConfig({ NODE_ENV: 'production' }), /DATA_ENCRYPTION_KEY is required/)
+    assert.equal(loadConfig({ NODE_ENV: 'production', DATA_ENCRYPTION_KEY: HEX_KEY }).production, true)
+  })
+
+  it('when DATA_ENCRYPTION_KEY is 32 bytes as hex, base64 or base64url, then it is decoded; otherwise refused', () => {
+    const bytes = Buffer.from(HEX_KEY, 'hex')
+    for (const text of [HEX_KEY, HEX_KEY.toUpperCase(), bytes.toString('base64'), bytes.toString('base64url'), ` ${bytes.toString('base64')} `]) {
+      assert.deepEqual(loadConfig({ DATA_ENCRYPTION_KEY: text }).encryption.key, bytes, text)
+    }
+    assert.equal(loadConfig({}).encryption.key, undefined)
+    for (const bad of [HEX_KEY.slice(2), `${HEX_KEY}00`, bytes.subarray(0, 31).toString('base64'), Buffer.alloc(33, 7).toString('base64'), 'correct horse battery staple', '0'.repeat(64)]) {
+      assert.throws(() => loadConfig({ DATA_ENCRYPTION_KEY: bad }), ConfigError, bad)
+    }
+  })
+
+  it('when MFA_ISSUER is set, then it is used; a colon is refused (it separates issuer and account in otpauth labels)', () => {
+    assert.equal(loadConfig({}).mfa.issuer, 'TaskFlow')
+    assert.equal(loadConfig({ MFA_ISSUER: 'Acme Tasks' }).mfa.issuer, 'Acme Tasks')
+    assert.throws(() => loadConfig({ MFA_ISSUER: 'Acme:Tasks' }), ConfigError)
   })
 })
+
+const HEX_KEY = '8f1c2a9e4b7d3f60a5c8e1b2d4f6a8c0e2b4d6f8a1c3e5b7d9f0a2c4e6b8d0f1'

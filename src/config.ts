@@ -42,6 +42,8 @@ export const EnvSchema = Type.Object({
   HASH_QUEUE_LIMIT: Type.Integer({ minimum: 0, maximum: 10000, default: 32 }),
   METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16 })),
   CORS_ORIGINS: Type.Optional(Type.String()),
+  DATA_ENCRYPTION_KEY: Type.Optional(Type.String()),
+  MFA_ISSUER: Type.String({ minLength: 1, maxLength: 64, pattern: '^[^:]+$', default: 'TaskFlow' }),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map(l => Type.Literal(l)), { default: 'info' })
 })
 export type Env = Static<typeof EnvSchema>
@@ -89,6 +91,12 @@ export interface Config {
   readonly metrics: { readonly token: string | undefined, readonly defaultMetrics: boolean }
   readonly cors: { readonly origins: readonly string[] }
   readonly log: { readonly level: string }
+  /**
+   * DATA_ENCRYPTION_KEY decoded (32 bytes), or undefined: then, outside production only, a key is
+   * generated once and kept in the database (src/core/encryption.ts).
+   */
+  readonly encryption: { readonly key: Buffer | undefined }
+  readonly mfa: { readonly issuer: string }
   /** Event-loop delay (ms) past which requests get 503; 0 switches the check off. */
   readonly maxEventLoopDelayMs: number
 }
@@ -109,6 +117,20 @@ function parseTrustProxy (raw: string): TrustProxy {
   const list = raw.split(',').map(s => s.trim()).filter(Boolean)
   if (list.every(s => /^[0-9a-fA-F.:/]+$/.test(s))) return list
   throw new ConfigError('TRUST_PROXY must be true, false, a hop count or a comma-separated list of addresses/CIDRs')
+}
+
+/**
+ * DATA_ENCRYPTION_KEY: exactly 32 bytes, written as 64 hex digits or as base64 / base64url (padding
+ * optional). Anything else is refused, so a typo never silently becomes a weaker key.
+ */
+export function parseDataKey (raw: string): Buffer {
+  const text = raw.trim()
+  let key: Buffer | undefined
+  if (/^[0-9a-fA-F]{64}$/.test(text)) key = Buffer.from(text, 'hex')
+  else if (/^[A-Za-z0-9+/_-]{43}=?$/.test(text)) key = Buffer.from(text.replace(/=$/, ''), 'base64url')
+  if (key?.length !== 32) throw new ConfigError('DATA_ENCRYPTION_KEY must be 32 random bytes, as 64 hex digits or base64 (e.g. openssl rand -base64 32)')
+  if (new Set(key).size < 8) throw new ConfigError('DATA_ENCRYPTION_KEY looks weak: use 32 random bytes (e.g. openssl rand -base64 32)')
+  return key
 }
 
 function describeFirstError (env: Record<string, unknown>): string {
@@ -144,9 +166,11 @@ export function loadConfig (source: Record<string, string | undefined>): Config 
       throw new ConfigError('JWT_SECRET looks weak: use 32+ random bytes (e.g. openssl rand -base64 48)')
     }
   }
+  const dataKey = e.DATA_ENCRYPTION_KEY === undefined ? undefined : parseDataKey(e.DATA_ENCRYPTION_KEY)
   if (production) {
     if (e.RATE_LIMIT_ENABLED === 'false') throw new ConfigError('RATE_LIMIT_ENABLED=false is refused when NODE_ENV=production')
     if (e.CORS_ORIGINS?.split(',').some(o => o.trim() === '*')) throw new ConfigError('CORS_ORIGINS=* is refused when NODE_ENV=production')
+    if (!dataKey) throw new ConfigError('DATA_ENCRYPTION_KEY is required when NODE_ENV=production (32 random bytes: openssl rand -base64 32)')
   }
   const publicUrl = (e.PUBLIC_URL ?? `http://${e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST}:${e.PORT}`).replace(/\/+$/, '')
 
@@ -185,6 +209,8 @@ export function loadConfig (source: Record<string, string | undefined>): Config 
     metrics: Object.freeze({ token: e.METRICS_TOKEN, defaultMetrics: e.METRICS_DEFAULT !== 'false' }),
     cors: Object.freeze({ origins: Object.freeze((e.CORS_ORIGINS ?? '').split(',').map(s => s.trim()).filter(Boolean)) }),
     log: Object.freeze({ level: e.LOG_LEVEL }),
+    encryption: Object.freeze({ key: dataKey }),
+    mfa: Object.freeze({ issuer: e.MFA_ISSUER }),
     maxEventLoopDelayMs: e.MAX_EVENT_LOOP_DELAY_MS
   })
 }

@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
 import { describe, it, type TestContext } from 'node:test'
 import { sharedStorage } from './build-test-app.js'
+import { parseKeyUri, referenceTotp } from './authenticator.js'
 import { DEFAULT_PASSWORD, uniqueEmail } from './factories.js'
 import { servicesRun, testEnv } from './test-env.js'
 
@@ -68,5 +69,27 @@ describe('two instances sharing PostgreSQL and Redis', { skip: !servicesRun && '
     const codes = []
     for (let i = 0; i < 6; i++) codes.push((await post(i % 2 ? b : a, '/v1/auth/login', { email: uniqueEmail(), password: 'wrong password here' })).status)
     assert.deepEqual(codes, [401, 401, 401, 401, 401, 429])
+  })
+
+  it('when MFA is set up on one instance (no DATA_ENCRYPTION_KEY: both use the key generated in the database), then the other reads the secret, and a code used on one is refused on the other', async (t) => {
+    const { databaseUrl } = await sharedStorage()
+    const env = { DATABASE_URL: databaseUrl ?? '', REDIS_URL: testEnv.redisUrl ?? '', REDIS_KEY_PREFIX: `${testEnv.redisPrefix}multi-mfa:`, DATA_ENCRYPTION_KEY: '' }
+    const [a, b] = await Promise.all([instance(t, env), instance(t, env)])
+    const email = uniqueEmail('multi-mfa')
+    const { access_token: token } = await (await post(a, '/v1/auth/register', { email, password: DEFAULT_PASSWORD })).json() as { access_token: string }
+    const bearer = { authorization: `Bearer ${token}` }
+    const setup = await post(a, '/v1/users/me/mfa/totp', { current_password: DEFAULT_PASSWORD }, bearer)
+    const { key } = parseKeyUri((await setup.json() as { otpauth_uri: string }).otpauth_uri)
+    // Real clock: stay clear of a step boundary, activate (on B) with the previous step's code, log in with the current one.
+    if (Date.now() / 1000 % 30 > 26) await new Promise(resolve => setTimeout(resolve, 4500))
+    const now = Date.now()
+    assert.equal((await post(b, '/v1/users/me/mfa/totp/activate', { code: referenceTotp(key, new Date(now - 30_000)) }, bearer)).status, 200, 'B decrypts the secret A stored')
+    const code = referenceTotp(key, new Date(now))
+    const challengeOnA = await (await post(a, '/v1/auth/login', { email, password: DEFAULT_PASSWORD })).json() as { mfa_token: string }
+    assert.equal((await post(b, '/v1/auth/mfa/verify', { mfa_token: challengeOnA.mfa_token, code })).status, 200)
+    const challengeOnB = await (await post(b, '/v1/auth/login', { email, password: DEFAULT_PASSWORD })).json() as { mfa_token: string }
+    const replay = await post(a, '/v1/auth/mfa/verify', { mfa_token: challengeOnB.mfa_token, code })
+    assert.equal(replay.status, 401)
+    assert.equal((await replay.json() as { code: string }).code, 'mfa_code_invalid')
   })
 })

@@ -32,6 +32,13 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ admin: AdminService }> = a
     return reply.code(204).send(null)
   })
 
+  app.delete('/users/:id/mfa', {
+    schema: { tags: ['admin'], summary: 'Turn a user\'s MFA off (a lost phone): recovery codes gone, every session of theirs revoked', security, params: IdParams, response: { 204: NoContent, ...errors, 404: Problem, 409: Problem } }
+  }, async (req, reply) => {
+    await admin.resetMfa(principal(req), req.params.id, requestMeta(req))
+    return reply.code(204).send(null)
+  })
+
   app.get('/tasks', {
     schema: { tags: ['admin'], operationId: 'listAllTasks', summary: 'List anyone\'s tasks', security, querystring: AdminTaskQuery, response: { 200: TaskPage, ...errors } }
   }, async (req) => admin.listTasks(req.query))

@@ -14,14 +14,19 @@ export interface AdminSessionsPort {
   markRevoked: (sids: readonly string[]) => Promise<void>
 }
 
-/** What the admin service composes: the users port, the tasks service, session revocation, the audit log, its hash chain and the cursor sealer. */
-export interface AdminDeps { db: Db, users: UsersStore, clock: Clock, tasks: TasksService, sessions: AdminSessionsPort, audit: AuditService, auditChain: Pick<AuditChain, 'seal' | 'verify'>, cursors: Cursors }
+/** What admin needs from MFA: the lost-phone reset (404, 409 when MFA is not on). */
+export interface AdminMfaPort {
+  adminReset: (actor: Actor, userId: string, meta: RequestMeta) => Promise<void>
+}
+
+/** What the admin service composes: the users port, the tasks service, session revocation, the audit log, its hash chain the cursor sealer and MFA's reset. */
+export interface AdminDeps { db: Db, users: UsersStore, clock: Clock, tasks: TasksService, sessions: AdminSessionsPort, audit: AuditService, auditChain: Pick<AuditChain, 'seal' | 'verify'>, cursors: Cursors, mfa: AdminMfaPort }
 
 /**
  * The admin API's rules: user management with the last-active-admin guard, and anyone's tasks.
  * A role change, deactivation or deletion ends all the user's sessions at once.
  */
-export function createAdminService ({ db, users, clock, tasks, sessions, audit, auditChain, cursors }: AdminDeps) {
+export function createAdminService ({ db, users, clock, tasks, sessions, audit, auditChain, cursors, mfa }: AdminDeps) {
   /** Throws 409 when `target` is the only active admin and the change would remove that. */
   async function guardLastAdmin (tx: Db, target: UserRow, stillActiveAdmin: boolean): Promise<void> {
     const admins = await users.lockActiveAdmins(tx)
@@ -79,6 +84,9 @@ export function createAdminService ({ db, users, clock, tasks, sessions, audit, 
       await sessions.markRevoked(revoked)
       return user
     },
+
+    /** Turns a user's MFA off (recovery codes gone, every session revoked, audited, a notice mailed). */
+    resetMfa: (actor: Actor, id: string, meta: RequestMeta) => mfa.adminReset(actor, id, meta),
 
     listTasks: (query: AdminTaskQuery) => tasks.listAll(query),
 

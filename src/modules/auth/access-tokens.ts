@@ -11,6 +11,8 @@ export interface AccessClaims {
   jti: string
   email: string
   role: Role
+  /** RFC 8176 authentication methods of the session's login: `["pwd"]` or `["pwd", "otp", "mfa"]`. */
+  amr: string[]
   iat: number
   exp: number
 }
@@ -47,10 +49,11 @@ export function createAccessTokens ({ keys, issuer, audience, ttlSeconds, clock 
   return {
     ttlSeconds,
 
-    async sign (claims: { sub: string, sid: string, email: string, role: Role }): Promise<string> {
+    /** Signs an access token for a session; `amr` is the session's (RFC 8176), kept across refreshes. */
+    async sign (claims: { sub: string, sid: string, email: string, role: Role, amr: readonly string[] }): Promise<string> {
       const now = Math.floor(clock.now().getTime() / 1000)
       const signing = await keys.signing()
-      return new SignJWT({ sid: claims.sid, email: claims.email, role: claims.role })
+      return new SignJWT({ sid: claims.sid, email: claims.email, role: claims.role, amr: [...claims.amr] })
         .setProtectedHeader({ alg: keys.alg, kid: signing.kid, typ: 'at+jwt' })
         .setIssuer(issuer)
         .setAudience(audience)
@@ -118,12 +121,13 @@ export function createAccessTokens ({ keys, issuer, audience, ttlSeconds, clock 
       currentDate: clock.now()
     })
     const { sub, sid, jti, email, role, iat, exp } = payload
+    const amr = Array.isArray(payload.amr) && payload.amr.every(m => typeof m === 'string') ? payload.amr as string[] : []
     if (typeof sub !== 'string' || typeof sid !== 'string' || typeof jti !== 'string' ||
       typeof email !== 'string' || (role !== 'user' && role !== 'admin') ||
       typeof iat !== 'number' || typeof exp !== 'number') {
       throw new InvalidAccessTokenError('malformed claims')
     }
-    return { sub, sid, jti, email, role, iat, exp }
+    return { sub, sid, jti, email, role, amr, iat, exp }
   }
 }
 export type AccessTokens = ReturnType<typeof createAccessTokens>

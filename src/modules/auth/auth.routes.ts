@@ -8,6 +8,7 @@ import { requestMeta } from '../../core/http/request-meta.js'
 import { NoContent as noContent, Problem } from '../../core/schemas.js'
 import type { AuthService } from './auth.service.js'
 import { LoginBody, RefreshBody, RegisterBody, SessionList, SessionParams, TokenResponse } from './auth.schemas.js'
+import { MfaRequiredProblem, VerifyBody } from '../mfa/index.js'
 
 /** `/v1/auth` JSON routes: register, login, refresh (public, rate-limited) and the session routes (Bearer). */
 export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService, authenticate: onRequestHookHandler, rateLimits: AuthRateLimits }> = async (app, { auth, authenticate, rateLimits }) => {
@@ -18,7 +19,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService, authenti
 
   app.post('/login', {
     onRequest: rateLimits.login,
-    schema: { tags: ['auth'], operationId: 'login', summary: 'Log in with email or username and password', ...rateLimited, body: LoginBody, response: { 200: TokenResponse, 400: Problem, 401: Problem, 403: Problem, 429: Problem } }
+    schema: { tags: ['auth'], operationId: 'login', summary: 'Log in with email or username and password', ...rateLimited, body: LoginBody, response: { 200: TokenResponse, 400: Problem, 401: Problem, 403: MfaRequiredProblem, 429: Problem } }
   }, async (req) => {
     const { email, username, password } = req.body
     const identifier = email ?? username
@@ -26,6 +27,17 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService, authenti
       throw new ValidationError('Send exactly one of email or username', [{ field: 'email', message: 'exactly one of email or username is required' }])
     }
     return auth.login(identifier, password, requestMeta(req), 'login')
+  })
+
+  app.post('/mfa/verify', {
+    schema: { tags: ['auth'], summary: 'Finish a login with its second factor (a TOTP code or a recovery code)', body: VerifyBody, response: { 200: TokenResponse, 400: Problem, 401: Problem, 403: Problem, 429: Problem } }
+  }, async (req) => {
+    const { mfa_token: mfaToken, code, recovery_code: recoveryCode } = req.body
+    if ((code === undefined) === (recoveryCode === undefined)) {
+      throw new ValidationError('Send exactly one of code or recovery_code', [{ field: 'code', message: 'exactly one of code or recovery_code is required' }])
+    }
+    const proof = code !== undefined ? { kind: 'totp' as const, code } : { kind: 'recovery_code' as const, code: recoveryCode ?? '' }
+    return auth.verifyMfa(mfaToken, proof, requestMeta(req), 'login')
   })
 
   app.post('/refresh', {

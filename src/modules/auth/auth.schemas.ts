@@ -44,10 +44,13 @@ export const OAuthTokenResponse = Type.Object(TokenPairFields, { description: 'R
 
 /** The token endpoint's form, as documented; parsing and errors follow RFC 6749 in code. */
 export const TokenForm = Type.Object({
-  grant_type: Type.Union([Type.Literal('password'), Type.Literal('refresh_token')]),
+  grant_type: Type.Union([Type.Literal('password'), Type.Literal('refresh_token'), Type.Literal('urn:taskflow:params:oauth:grant-type:mfa-otp')]),
   username: Type.Optional(Type.String({ maxLength: 254, description: 'Email or username (password grant)' })),
   password: Type.Optional(Type.String({ maxLength: 512, description: 'Password (password grant)' })),
   refresh_token: Type.Optional(Type.String({ maxLength: 4096, description: 'Refresh token (refresh_token grant)' })),
+  mfa_token: Type.Optional(Type.String({ maxLength: 512, description: 'The mfa_token of the mfa_required answer (mfa-otp grant)' })),
+  otp: Type.Optional(Type.String({ maxLength: 16, description: 'A TOTP code (mfa-otp grant; or recovery_code)' })),
+  recovery_code: Type.Optional(Type.String({ maxLength: 64, description: 'A recovery code (mfa-otp grant; or otp)' })),
   client_id: Type.Optional(Type.String({ maxLength: 255, description: 'Accepted and ignored: clients are public' })),
   client_secret: Type.Optional(Type.String({ maxLength: 255, description: 'Accepted and ignored' })),
   scope: Type.Optional(Type.String({ maxLength: 1000, description: 'Accepted and ignored: TaskFlow has no scopes' }))

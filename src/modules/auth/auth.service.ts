@@ -12,6 +12,16 @@ import { checkPassword, type PolicyOptions } from './password-policy.js'
 import type { PasswordHasher } from './passwords.js'
 import type { RefreshTokens } from './refresh-tokens.js'
 import type { Sessions } from './sessions.js'
+import { mfaRequired, type MfaChallenge, type MfaPassed, type MfaProof } from '../mfa/index.js'
+
+/** What sign-in needs from MFA: opening the second step, and redeeming it. */
+export interface SecondFactorPort {
+  challenge: (userId: string, method: string) => Promise<MfaChallenge>
+  redeem: (mfaToken: string, proof: MfaProof, meta: RequestMeta, route: string) => Promise<MfaPassed>
+}
+
+/** How a first factor was given, for `signIn`: the method (`password`, later `google`, `github`), its RFC 8176 `amr`, the route. */
+export interface FirstFactor { method: string, amr: readonly string[], route: string, identifier?: string | undefined }
 
 /** What the auth flows use: storage, the users port, hashing, sessions, tokens, policy, audit, throttle, metrics. */
 export interface AuthDeps {
@@ -26,6 +36,7 @@ export interface AuthDeps {
   audit: AuditService
   throttle: AccountThrottle
   metrics: Metrics
+  mfa: SecondFactorPort
 }
 
 /** A registration: email (lower-cased here), password, optional username and display name. */
@@ -59,15 +70,51 @@ export function conflictFromUniqueViolation (err: unknown): AppError | undefined
  * The authentication flows: register, login (JSON and the password grant), refresh, logout and the
  * session list. Transport-free: routes map its results and errors to HTTP.
  */
-export function createAuthService ({ db, users, clock, hasher, sessions, refreshTokens, accessTokens, policy, audit, throttle, metrics }: AuthDeps) {
-  /** Starts a session and signs its first access token; returns the pair and the session id. */
-  async function issue (tx: Db, user: UserRow, meta: RequestMeta): Promise<TokenPair & { sessionId: string }> {
-    const { session, refreshToken } = await sessions.create(tx, user.id, meta)
-    const accessToken = await accessTokens.sign({ sub: user.id, sid: session.id, email: user.email, role: user.role })
+export function createAuthService ({ db, users, clock, hasher, sessions, refreshTokens, accessTokens, policy, audit, throttle, metrics, mfa }: AuthDeps) {
+  /** Starts a session (`amr`: how it authenticated, RFC 8176) and signs its first access token; returns the pair and the session id. */
+  async function issue (tx: Db, user: UserRow, meta: RequestMeta, amr: readonly string[] = ['pwd']): Promise<TokenPair & { sessionId: string }> {
+    const { session, refreshToken } = await sessions.create(tx, user.id, meta, amr)
+    const accessToken = await accessTokens.sign({ sub: user.id, sid: session.id, email: user.email, role: user.role, amr })
     return { access_token: accessToken, token_type: 'Bearer', expires_in: accessTokens.ttlSeconds, refresh_token: refreshToken, user, sessionId: session.id }
   }
 
+  /** Starts the session of a fully authenticated user: counted, audited (method and amr) after the commit. */
+  async function startSession (user: UserRow, meta: RequestMeta, how: FirstFactor, amr: readonly string[]): Promise<TokenPair> {
+    const pair = await issue(db, user, meta, amr) // one insert: no transaction needed
+    metrics.loginSuccess.inc()
+    // After the commit, and never throwing: the audit log cannot make a login fail.
+    await audit.note({ type: 'login.success', actorId: user.id, userId: user.id, meta, details: { session_id: pair.sessionId, identifier: how.identifier, route: how.route, method: how.method, amr } })
+    return pair
+  }
+
+  /**
+   * The end of every first factor (password, and social sign-in when it lands): a session, or, when
+   * the account has MFA on, the 403 `mfa_required` with an mfa_token (no session yet). The one way from
+   * a first factor to a session, so no path can skip the second factor (ASVS v5.0.0 6.3.3).
+   */
+  async function signIn (user: UserRow, meta: RequestMeta, how: FirstFactor): Promise<TokenPair> {
+    if (user.mfa_enabled) throw mfaRequired(await mfa.challenge(user.id, how.method))
+    return startSession(user, meta, how, how.amr)
+  }
+
   return {
+    signIn,
+
+    /**
+     * Finishes a login with its second factor (POST /v1/auth/mfa/verify and the mfa-otp grant): the
+     * mfa_token and a TOTP or recovery code. Throws 401 mfa_token_invalid / mfa_code_invalid, 429 (the
+     * account's failed-login budget), 403 account_disabled (disabled in between; only after a right code).
+     */
+    verifyMfa: (mfaToken: string, proof: MfaProof, meta: RequestMeta, route: 'login' | 'token'): Promise<TokenPair> => timed(metrics, 'mfa_verify', async () => {
+      const passed = await mfa.redeem(mfaToken, proof, meta, route)
+      const user = await users.findById(passed.userId)
+      if (!user || !user.is_active) {
+        metrics.loginFailure.inc({ reason: 'account_disabled' })
+        throw new AppError('account_disabled', { detail: LOGIN_FAILURE_DETAIL.account_disabled })
+      }
+      return startSession(user, meta, { method: passed.method, amr: passed.amr, route }, passed.amr)
+    }),
+
     register: (input: RegisterInput, meta: RequestMeta): Promise<TokenPair> => timed(metrics, 'register', async () => {
       const email = input.email.toLowerCase()
       const weak = checkPassword(input.password, { email, username: input.username }, policy)
@@ -124,11 +171,7 @@ export function createAuthService ({ db, users, clock, hasher, sessions, refresh
         const rehashed = await hasher.hash(password)
         await users.update(user.id, { password_hash: rehashed })
       }
-      const pair = await issue(db, user, meta) // one insert: no transaction needed
-      metrics.loginSuccess.inc()
-      // After the commit, and never throwing: the audit log cannot make a login fail.
-      await audit.note({ type: 'login.success', actorId: user.id, userId: user.id, meta, details: { session_id: pair.sessionId, identifier, route } })
-      return pair
+      return signIn(user, meta, { method: 'password', amr: ['pwd'], route, identifier })
     }),
 
     /** Rotates a refresh token; reuse of a spent one has already revoked its session when this throws. */
@@ -145,7 +188,7 @@ export function createAuthService ({ db, users, clock, hasher, sessions, refresh
         await sessions.revoke(result.session.id, result.session.user_id, 'account_disabled')
         throw invalid()
       }
-      const accessToken = await accessTokens.sign({ sub: user.id, sid: result.session.id, email: user.email, role: user.role })
+      const accessToken = await accessTokens.sign({ sub: user.id, sid: result.session.id, email: user.email, role: user.role, amr: result.session.amr })
       metrics.tokenRefresh.inc()
       await audit.note({ type: 'token.refresh', actorId: user.id, userId: user.id, meta, details: { session_id: result.session.id, ...(result.grace ? { grace: true } : {}) } })
       return { access_token: accessToken, token_type: 'Bearer', expires_in: accessTokens.ttlSeconds, refresh_token: result.refreshToken, user }

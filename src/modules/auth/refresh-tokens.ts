@@ -11,7 +11,7 @@ import { sessionsTable, spentRefreshTokensTable, type SessionRow } from './sessi
  * just-replaced token answered within the window), already spent (reused: its session is now revoked), or unknown.
  */
 export type RotateResult =
-  | { kind: 'rotated', session: Pick<SessionRow, 'id' | 'user_id'>, refreshToken: string, grace: boolean }
+  | { kind: 'rotated', session: Pick<SessionRow, 'id' | 'user_id' | 'amr'>, refreshToken: string, grace: boolean }
   | { kind: 'reused', session: SessionRow }
   | { kind: 'invalid' }
 
@@ -75,14 +75,14 @@ export function createRefreshTokens ({ db, clock, sessions, refreshTtl, graceSec
    */
   async function withinGrace (presented: string, hash: string, now: Date): Promise<RotateResult | undefined> {
     if (graceSeconds === 0) return undefined
-    const [row] = await db.select({ id: sessionsTable.id, user_id: sessionsTable.user_id, refresh_hash: sessionsTable.refresh_hash, sealed: sessionsTable.successor_sealed })
+    const [row] = await db.select({ id: sessionsTable.id, user_id: sessionsTable.user_id, amr: sessionsTable.amr, refresh_hash: sessionsTable.refresh_hash, sealed: sessionsTable.successor_sealed })
       .from(sessionsTable)
       .where(and(eq(sessionsTable.previous_hash, hash), gte(sessionsTable.rotated_at, addSeconds(now, -graceSeconds)), live(now)))
       .limit(1)
     if (!row?.sealed) return undefined
     const current = openSuccessor(presented, row.sealed)
     if (current === undefined || sha256(current) !== row.refresh_hash) return undefined
-    return { kind: 'rotated', session: { id: row.id, user_id: row.user_id }, refreshToken: current, grace: true }
+    return { kind: 'rotated', session: { id: row.id, user_id: row.user_id, amr: row.amr }, refreshToken: current, grace: true }
   }
 
   return {
@@ -100,18 +100,18 @@ export function createRefreshTokens ({ db, clock, sessions, refreshTtl, graceSec
       // record the token as spent. Of concurrent rotations with one token, the row lock lets one win; the
       // losers wait for its commit, then find the token as the session's previous one (grace below),
       // with the new token already sealed in the same row.
-      const [session] = await rawRows<{ id: string, user_id: string }>(db, sql`
+      const [session] = await rawRows<{ id: string, user_id: string, amr: string[] }>(db, sql`
         with rotated as (
           update ${sessionsTable}
           set refresh_hash = ${sha256(next)}, refresh_expires_at = least(${addSeconds(now, refreshTtl)}, expires_at), last_used_at = ${now},
             previous_hash = ${graceSeconds > 0 ? hash : null}, rotated_at = ${now},
             successor_sealed = ${graceSeconds > 0 ? sealSuccessor(presented, next) : null}
           where refresh_hash = ${hash} and revoked_at is null and expires_at > ${now} and refresh_expires_at > ${now}
-          returning id, user_id
+          returning id, user_id, amr
         ), spent as (
           insert into ${spentRefreshTokensTable} (token_hash, session_id, spent_at) select ${hash}, id, ${now} from rotated
         )
-        select id, user_id from rotated`)
+        select id, user_id, amr from rotated`)
       if (session) return { kind: 'rotated', session, refreshToken: next, grace: false }
       const graced = await withinGrace(presented, hash, now)
       if (graced) return graced

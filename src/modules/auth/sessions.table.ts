@@ -24,7 +24,9 @@ export const sessionsTable = pgTable('sessions', {
   revoked_at: timestamp('revoked_at', { withTimezone: true, mode: 'date' }),
   revoked_reason: text('revoked_reason'),
   ip: text('ip'),
-  user_agent: text('user_agent')
+  user_agent: text('user_agent'),
+  /** RFC 8176 authentication methods of the login (`pwd`, or `pwd otp mfa`); every access token of the session carries them. */
+  amr: text('amr').array().notNull().default(sql`'{pwd}'`)
 }, (t) => [
   index('sessions_user_id_idx').on(t.user_id),
   index('sessions_previous_hash_idx').on(t.previous_hash),

@@ -59,8 +59,8 @@ export function createSessions ({ db, cache, clock, refreshTtl, sessionMaxAge, a
   const liveConditions = (now: Date) => and(isNull(sessionsTable.revoked_at), gt(sessionsTable.expires_at, now), gt(sessionsTable.refresh_expires_at, now))
 
   return {
-    /** Starts a session for a fresh login; returns it with its first refresh token. */
-    async create (tx: Db, userId: string, meta: RequestMeta): Promise<{ session: SessionRow, refreshToken: string }> {
+    /** Starts a session for a fresh login (`amr`: how it authenticated, RFC 8176); returns it with its first refresh token. */
+    async create (tx: Db, userId: string, meta: RequestMeta, amr: readonly string[] = ['pwd']): Promise<{ session: SessionRow, refreshToken: string }> {
       const now = clock.now()
       const refreshToken = newSecret()
       const expiresAt = addSeconds(now, sessionMaxAge)
@@ -73,7 +73,8 @@ export function createSessions ({ db, cache, clock, refreshTtl, sessionMaxAge, a
         last_used_at: now,
         expires_at: expiresAt,
         ip: meta.ip,
-        user_agent: meta.userAgent?.slice(0, 512) ?? null
+        user_agent: meta.userAgent?.slice(0, 512) ?? null,
+        amr: [...amr]
       }).returning()
       if (!session) throw new Error('insert returned no row')
       return { session, refreshToken }

@@ -113,7 +113,7 @@ describe(`POST /v1/auth/token (RFC 6749) [${storageLabel}]`, () => {
     assert.equal(meta.issuer, config.auth.issuer)
     assert.equal(meta.token_endpoint, `${config.http.publicUrl}/v1/auth/token`)
     assert.equal(meta.jwks_uri, `${config.http.publicUrl}/.well-known/jwks.json`)
-    assert.deepEqual(meta.grant_types_supported, ['password', 'refresh_token'])
+    assert.deepEqual(meta.grant_types_supported, ['password', 'refresh_token', 'urn:taskflow:params:oauth:grant-type:mfa-otp'])
     assert.deepEqual(meta.token_endpoint_auth_methods_supported, ['none'])
   })
 })

@@ -7,10 +7,14 @@ import { requestMeta } from '../../core/http/request-meta.js'
 import { textProblem } from '../../core/http/validation.js'
 import { OAuthErrorBody, Problem } from '../../core/schemas.js'
 import { OAuthTokenResponse, TokenForm } from './auth.schemas.js'
+import { MfaRequiredOAuth } from '../mfa/index.js'
 import type { AuthService, TokenPair } from './auth.service.js'
 
 /** RFC 6749 §5.2 `invalid_request` (the catalogue maps `validation_failed` to it on this route). */
 const invalidRequest = (detail: string) => new AppError('validation_failed', { detail })
+
+/** The second step of a password grant whose account has MFA on (API.md). */
+export const MFA_OTP_GRANT = 'urn:taskflow:params:oauth:grant-type:mfa-otp'
 
 const FORM = /^application\/x-www-form-urlencoded\s*(;|$)/i
 
@@ -44,11 +48,11 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService, rateLim
     schema: {
       tags: ['auth'],
       operationId: 'issueToken',
-      summary: 'OAuth2 token endpoint (password and refresh_token grants)',
+      summary: 'OAuth2 token endpoint (password, refresh_token and mfa-otp grants)',
       ...rateLimited,
       consumes: ['application/x-www-form-urlencoded'],
       body: TokenForm,
-      response: { 200: OAuthTokenResponse, 400: OAuthErrorBody, 429: Problem }
+      response: { 200: OAuthTokenResponse, 400: OAuthErrorBody, 403: MfaRequiredOAuth, 429: Problem }
     },
     // The body is checked by hand below, so that every failure is an RFC 6749 error.
     validatorCompiler: () => () => true
@@ -68,8 +72,17 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService, rateLim
       const refreshToken = param(form, 'refresh_token', true) ?? ''
       if (refreshToken.length > 4096) throw new AppError('refresh_token_invalid')
       pair = await auth.refresh(refreshToken, requestMeta(req))
+    } else if (grant === MFA_OTP_GRANT) {
+      const mfaToken = param(form, 'mfa_token', true) ?? ''
+      const otp = param(form, 'otp', false)
+      const recoveryCode = param(form, 'recovery_code', false)
+      if ((otp === undefined) === (recoveryCode === undefined)) throw invalidRequest('Send exactly one of otp or recovery_code')
+      if (mfaToken.length > 512) throw new AppError('mfa_token_invalid')
+      if ((otp ?? recoveryCode ?? '').length > 64) throw new AppError('mfa_code_invalid')
+      // Wrong or replayed codes and dead tokens are invalid_grant through the catalogue.
+      pair = await auth.verifyMfa(mfaToken, otp !== undefined ? { kind: 'totp', code: otp } : { kind: 'recovery_code', code: recoveryCode ?? '' }, requestMeta(req), 'token')
     } else {
-      throw new AppError('unsupported_grant_type', { detail: 'Only the password and refresh_token grants are supported' })
+      throw new AppError('unsupported_grant_type', { detail: 'Only the password, refresh_token and mfa-otp grants are supported' })
     }
     return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(oauthPair(pair))
   })

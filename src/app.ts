@@ -22,7 +22,9 @@ import {
 } from './modules/auth/index.js'
 import { adminModule, createAdminService } from './modules/admin/index.js'
 import { createTasksService, tasksModule } from './modules/tasks/index.js'
-import { createUsersService, usersModule } from './modules/users/index.js'
+import { createUsersService, usersModule, usersRepository } from './modules/users/index.js'
+import { createMemoryTokenCache, createRedisTokenCache, createTokensService, tokensModule, type TokenCache } from './modules/tokens/index.js'
+import { createIdempotencyStore, registerIdempotency } from './core/idempotency.js'
 
 export interface AppDeps {
   config: Config
@@ -32,6 +34,8 @@ export interface AppDeps {
   clock: Clock
   /** Tests pass their own (e.g. a memory cache they can flush); otherwise chosen from `redis`. */
   sessionCache?: SessionCache
+  /** The personal access token cache; like `sessionCache`, chosen from `redis` unless given. */
+  tokenCache?: TokenCache
   logger?: boolean
   /** Where log lines go (tests capture them); stdout by default. */
   logStream?: NodeJS.WritableStream
@@ -105,6 +109,17 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
     db: database.db, cache: sessionCache, clock, refreshTtl: config.auth.refreshTtl, sessionMaxAge: config.auth.sessionMaxAge, accessTtl: config.auth.accessTtl
   })
   const audit = createAuditService({ db: database.db, clock, log: app.log })
+  const tokens = createTokensService({
+    db: database.db,
+    clock,
+    audit,
+    log: app.log,
+    cache: deps.tokenCache ?? (redis ? createRedisTokenCache(redis) : createMemoryTokenCache()),
+    confirmPassword: async (userId, password) => {
+      const user = await usersRepository.findById(database.db, userId)
+      return user !== undefined && (await hasher.verify(user.password_hash, password)).ok
+    }
+  })
   const limits = config.rateLimit
   const limiter = (name: string, spec: { points: number, window: number }) =>
     limits.enabled ? createLimiter({ name, points: spec.points, durationSeconds: spec.window }, redis) : undefined
@@ -121,12 +136,13 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
       verifyPassword: async (stored, password) => (await hasher.verify(stored, password)).ok,
       checkPolicy: (password, context, field) => checkPassword(password, context, policy, field),
       revokeAllSessions: async (userId, reason, keep) => { await sessions.revokeAllForUser(userId, reason, keep) },
+      revokeAllTokens: async (userId, reason) => { await tokens.markRevoked(await tokens.revokeAllForUser(database.db, userId, reason)) },
       conflictFromUniqueViolation
     }
   })
   const tasks = createTasksService({ db: database.db, clock })
-  const admin = createAdminService({ db: database.db, clock, tasks, sessions, audit })
-  const authenticate = makeAuthenticate({ tokens: accessTokens, sessions })
+  const admin = createAdminService({ db: database.db, clock, tasks, sessions, tokens, audit })
+  const authenticate = makeAuthenticate({ tokens: accessTokens, sessions, pats: tokens })
   const onLimited = (route: string) => async (req: FastifyRequest) => {
     metrics.rateLimited.inc({ route })
     req.log.warn({ code: 'rate_limited', route }, 'rate limit exceeded')
@@ -143,10 +159,12 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   const probes: Probe[] = [{ name: 'database', check: database.ping }]
   if (redis) probes.push({ name: 'redis', check: async () => { await redis.ping() } })
 
+  registerIdempotency(app, createIdempotencyStore({ db: database.db, clock }))
   await app.register(operationsRoutes, { probes })
   await app.register(wellKnownRoutes, { prefix: '/.well-known', keys, issuer: config.auth.issuer, publicUrl: config.http.publicUrl })
   await app.register(authModule, { prefix: '/v1/auth', auth, authenticate, rateLimits })
   await app.register(usersModule, { prefix: '/v1/users', users, authenticate })
+  await app.register(tokensModule, { prefix: '/v1/users/me/tokens', tokens, authenticate })
   await app.register(tasksModule, { prefix: '/v1/tasks', tasks, authenticate, publicUrl: config.http.publicUrl })
   await app.register(adminModule, { prefix: '/v1/admin', admin, authenticate })
   return app

@@ -24,6 +24,11 @@ export type ErrorCode =
   | 'task_forbidden'
   | 'precondition_failed'
   | 'last_admin'
+  | 'insufficient_scope'
+  | 'too_many_tokens'
+  | 'token_not_found'
+  | 'idempotency_key_reused'
+  | 'idempotency_key_in_progress'
 
 export interface FieldError { field: string, message: string }
 

@@ -1,6 +1,7 @@
 import type { FastifyRequest, onRequestHookHandler } from 'fastify'
 import type { Actor } from '../actor.js'
-import { UnauthorizedError } from '../errors.js'
+import { ForbiddenError, UnauthorizedError } from '../errors.js'
+import type { Scope } from '../scopes.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -15,6 +16,25 @@ export interface TokenVerifier {
 export interface SessionChecker {
   isLive: (sid: string, userId: string) => Promise<boolean>
 }
+/** A presented bearer token that is refused (malformed, unknown, expired, revoked): 401 invalid_token. `message` is for the log. */
+export class RejectedTokenError extends Error {
+  override name = 'RejectedTokenError'
+}
+
+/** Personal access tokens (`tfp_…`): a live token's owner and scopes; throws RejectedTokenError for any other. */
+export interface PersonalTokenVerifier {
+  authenticate: (token: string) => Promise<{ id: string, user_id: string, role: Actor['role'], email: string, scopes: Scope[] }>
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The scope a personal access token needs for this route; a route without one refuses personal access tokens. */
+    scope?: Scope
+  }
+}
+
+/** Personal access tokens are told apart from access tokens (JWTs, which start with `ey`) by their prefix. */
+const PAT_PREFIX = 'tfp_'
 
 const BEARER = /^Bearer +([^\s]+) *$/i
 
@@ -29,10 +49,27 @@ export function bearerToken (header: string | undefined): string | undefined {
  * becomes `request.principal`. Verification failures are 401 invalid_token; a session check that
  * cannot be made propagates (503), it never lets the request through.
  */
-export function makeAuthenticate ({ tokens, sessions }: { tokens: TokenVerifier, sessions: SessionChecker }): onRequestHookHandler {
+export function makeAuthenticate ({ tokens, sessions, pats }: { tokens: TokenVerifier, sessions: SessionChecker, pats?: PersonalTokenVerifier | undefined }): onRequestHookHandler {
   return async function authenticate (req) {
     const token = bearerToken(req.headers.authorization)
     if (!token) throw new UnauthorizedError('unauthenticated', 'Authentication required: send an access token as "Authorization: Bearer <token>"')
+    if (pats && token.startsWith(PAT_PREFIX)) {
+      let pat
+      try {
+        pat = await pats.authenticate(token)
+      } catch (err) {
+        if (!(err instanceof RejectedTokenError)) throw err
+        req.log.info({ code: 'invalid_token', reason: err.message, credential: 'pat' }, 'personal access token rejected')
+        throw new UnauthorizedError('invalid_token', 'The personal access token is invalid, expired or revoked', true)
+      }
+      req.principal = { userId: pat.user_id, sessionId: pat.id, tokenId: pat.id, role: pat.role, email: pat.email, scopes: pat.scopes }
+      const scope = req.routeOptions.config.scope
+      if (scope === undefined || !pat.scopes.includes(scope)) {
+        req.log.info({ code: 'insufficient_scope', userId: pat.user_id, required: scope ?? null }, 'personal access token outside its scopes')
+        throw new ForbiddenError('insufficient_scope', scope ? `This route needs a token with the ${scope} scope` : 'Personal access tokens cannot use this route: use an access token')
+      }
+      return
+    }
     let claims
     try {
       claims = await tokens.verify(token)

@@ -101,6 +101,7 @@ export function registerErrorHandler (app: FastifyInstance): void {
       const rejected = err instanceof UnauthorizedError && err.tokenRejected
       reply.header('www-authenticate', rejected ? `Bearer error="invalid_token", error_description="${oauthDescription(detail)}"` : 'Bearer')
     }
+    if (code === 'insufficient_scope') reply.header('www-authenticate', 'Bearer error="insufficient_scope"')
     if (err instanceof TooManyRequestsError || err instanceof ServiceUnavailableError) reply.header('retry-after', String(err.retryAfterSeconds))
     if (err instanceof TooManyRequestsError && err.limit) setRateLimitHeaders(reply, { ...err.limit, remaining: 0 })
     if (status >= 400 && status < 500 && status !== 404 && status !== 401) req.log.info({ code, status }, 'request refused')

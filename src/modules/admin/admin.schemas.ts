@@ -26,4 +26,5 @@ export const AdminTaskQuery = Type.Object({ ...TaskFilters, owner_id: Type.Optio
 export type AdminTaskQuery = Static<typeof AdminTaskQuery>
 
 export const IdParams = Type.Object({ id: Id })
+export const TokenIdParams = Type.Object({ id: Id, token_id: Id })
 export const UserPage = Type.Object({ data: Type.Array(UserView), next_cursor: Type.Union([Type.String(), Type.Null()]) })

@@ -5,6 +5,7 @@ import type { Db } from '../../core/db.js'
 import { ConflictError, NotFoundError } from '../../core/errors.js'
 import { idFromCursor, pageById, type Page } from '../../core/pagination.js'
 import type { TasksService } from '../tasks/index.js'
+import type { TokenPageQuery, TokenRecord } from '../tokens/index.js'
 import { usersRepository, type UserRow } from '../users/index.js'
 import type { AdminTaskQuery, AdminUserPatch, AdminUserQuery } from './admin.schemas.js'
 
@@ -14,13 +15,21 @@ export interface AdminSessionsPort {
   markRevoked: (sids: readonly string[]) => Promise<void>
 }
 
-export interface AdminDeps { db: Db, clock: Clock, tasks: TasksService, sessions: AdminSessionsPort, audit: AuditService }
+/** What admin needs of personal access tokens: a user's list, one revocation, and all of a user's inside a change's transaction. */
+export interface AdminTokensPort {
+  listForUser: (userId: string, query: TokenPageQuery) => Promise<Page<TokenRecord>>
+  revokeForUser: (actor: Actor, userId: string, id: string, meta: RequestMeta) => Promise<void>
+  revokeAllForUser: (tx: Db, userId: string, reason: string, event?: { actorId?: string | null, meta?: RequestMeta }) => Promise<string[]>
+  markRevoked: (hashes: readonly string[]) => Promise<void>
+}
+
+export interface AdminDeps { db: Db, clock: Clock, tasks: TasksService, sessions: AdminSessionsPort, tokens: AdminTokensPort, audit: AuditService }
 
 /**
  * The admin API's rules: user management with the last-active-admin guard, and anyone's tasks.
  * A role change, deactivation or deletion ends all the user's sessions at once.
  */
-export function createAdminService ({ db, clock, tasks, sessions, audit }: AdminDeps) {
+export function createAdminService ({ db, clock, tasks, sessions, tokens, audit }: AdminDeps) {
   /** Throws 409 when `target` is the only active admin and the change would remove that. */
   async function guardLastAdmin (tx: Db, target: UserRow, stillActiveAdmin: boolean): Promise<void> {
     const admins = await usersRepository.lockActiveAdmins(tx)
@@ -47,6 +56,7 @@ export function createAdminService ({ db, clock, tasks, sessions, audit }: Admin
 
     async updateUser (actor: Actor, id: string, patch: AdminUserPatch, meta: RequestMeta): Promise<UserRow> {
       let revoked: string[] = []
+      let revokedTokens: string[] = []
       const user = await db.transaction(async (tx) => {
         const target = await findUser(tx, id)
         const role = patch.role ?? target.role
@@ -55,30 +65,48 @@ export function createAdminService ({ db, clock, tasks, sessions, audit }: Admin
         const updated = await usersRepository.update(tx, id, { role, is_active: isActive, updated_at: clock.now() })
         if (!updated) throw new NotFoundError('user_not_found', 'User not found')
         if (role !== target.role || (!isActive && target.is_active)) {
-          revoked = await sessions.revokeAllForUser(id, role !== target.role ? 'role_changed' : 'deactivated', undefined, tx)
+          const reason = role !== target.role ? 'role_changed' : 'deactivated'
+          revoked = await sessions.revokeAllForUser(id, reason, undefined, tx)
+          revokedTokens = await tokens.revokeAllForUser(tx, id, reason, { actorId: actor.userId, meta })
         }
-        await audit.record({ type: 'user.updated_by_admin', actorId: actor.userId, userId: id, meta, details: { ...patch, sessions_revoked: revoked.length } }, tx)
+        await audit.record({ type: 'user.updated_by_admin', actorId: actor.userId, userId: id, meta, details: { ...patch, sessions_revoked: revoked.length, pats_revoked: revokedTokens.length } }, tx)
         return updated
       })
       await sessions.markRevoked(revoked)
+      await tokens.markRevoked(revokedTokens)
       return user
     },
 
     async deleteUser (actor: Actor, id: string, meta: RequestMeta): Promise<UserRow> {
       let revoked: string[] = []
+      let revokedTokens: string[] = []
       const user = await db.transaction(async (tx) => {
         const target = await findUser(tx, id)
         await guardLastAdmin(tx, target, false)
         revoked = await sessions.revokeAllForUser(id, 'account_deleted', undefined, tx)
+        revokedTokens = await tokens.revokeAllForUser(tx, id, 'account_deleted', { actorId: actor.userId, meta })
         await usersRepository.delete(tx, id)
         await audit.record({ type: 'user.deleted', actorId: actor.userId, userId: id, meta, details: { by: 'admin', email: target.email } }, tx)
         return target
       })
       await sessions.markRevoked(revoked)
+      await tokens.markRevoked(revokedTokens)
       return user
     },
 
     listTasks: (query: AdminTaskQuery) => tasks.listAll(query),
+
+    /** A page of a user's live personal access tokens (404 for an unknown user). */
+    async listTokens (userId: string, query: TokenPageQuery): Promise<Page<TokenRecord>> {
+      await findUser(db, userId)
+      return tokens.listForUser(userId, query)
+    },
+
+    /** Revokes one of a user's tokens (404 for an unknown user or token), at once on every instance. */
+    async revokeToken (actor: Actor, userId: string, tokenId: string, meta: RequestMeta): Promise<void> {
+      await findUser(db, userId)
+      await tokens.revokeForUser(actor, userId, tokenId, meta)
+    },
 
     async deleteTask (actor: Actor, id: string, meta: RequestMeta): Promise<void> {
       const task = await tasks.removeAny(actor, id)

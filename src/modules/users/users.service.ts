@@ -13,6 +13,8 @@ export interface UsersAuthPort {
   verifyPassword: (stored: string, password: string) => Promise<boolean>
   checkPolicy: (password: string, context: { email: string, username: string | null }, field: string) => FieldError | null
   revokeAllSessions: (userId: string, reason: string, keep?: string) => Promise<void>
+  /** Revokes every personal access token of the user, at once on every instance. */
+  revokeAllTokens: (userId: string, reason: string) => Promise<void>
   conflictFromUniqueViolation: (err: unknown) => ConflictError | undefined
 }
 
@@ -63,6 +65,7 @@ export function createUsersService ({ db, clock, auth, audit }: UsersDeps) {
       const user = await load(actor)
       await assertPassword(user, password, 'password')
       await auth.revokeAllSessions(user.id, 'account_deleted')
+      await auth.revokeAllTokens(user.id, 'account_deleted')
       await usersRepository.delete(db, user.id)
       await audit.note({ type: 'user.deleted', actorId: user.id, userId: user.id, meta, details: { by: 'self' } })
     }

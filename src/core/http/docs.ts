@@ -16,13 +16,14 @@ export async function registerDocs (app: FastifyInstance, { publicUrl }: { publi
       tags: [
         { name: 'auth', description: 'Register, log in, tokens and sessions' },
         { name: 'users', description: 'The signed-in user' },
+        { name: 'tokens', description: 'Personal access tokens for scripts and integrations' },
         { name: 'tasks', description: 'Your tasks' },
         { name: 'admin', description: 'User and task administration (role admin)' },
         { name: 'operations', description: 'Health and discovery' }
       ],
       components: {
         securitySchemes: {
-          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token from /v1/auth/login or /v1/auth/token' },
+          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token from /v1/auth/login or /v1/auth/token, or a personal access token (`tfp_…`) for the routes its scopes cover' },
           oauth2: {
             type: 'oauth2',
             description: 'OAuth2 password grant (first-party public clients: no client secret)',

@@ -64,6 +64,11 @@ function canonicalJson (value: unknown): string {
   return JSON.stringify(value) ?? 'null'
 }
 
+/** What makes two requests "the same" for a key: method, route and canonical JSON body (SHA-256, base64url). */
+export function requestFingerprint (method: string, route: string, body: unknown): string {
+  return sha256(canonicalJson([method, route, body ?? null]))
+}
+
 interface Held { userId: string, key: string, settled: boolean }
 const held = new WeakMap<FastifyRequest, Held>()
 
@@ -127,7 +132,7 @@ export function registerIdempotency (app: FastifyInstance, store: IdempotencySto
     if (key === undefined) return
     const userId = req.principal?.userId
     if (!userId) throw new Error('config.idempotency needs an authenticated route')
-    const fingerprint = sha256(canonicalJson([req.method, req.routeOptions.url, req.body ?? null]))
+    const fingerprint = requestFingerprint(req.method, req.routeOptions.url ?? req.url, req.body)
     for (let attempt = 0; attempt < 3; attempt++) {
       const result = await store.take(userId, key, fingerprint)
       if (result.taken) {

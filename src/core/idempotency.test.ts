@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict'
-import { describe, it } from 'node:test'
+import { describe, it, type TestContext } from 'node:test'
 import Type from 'typebox'
 import { buildTestApp } from '../../test/build-test-app.js'
 import { storageLabel } from '../../test/test-env.js'
 import { ConflictError } from './errors.js'
 
 /** Any POST can opt in: a route of its own, whose handler the test holds and fails at will. */
-async function appWithEchoRoute (t: import('node:test').TestContext) {
+async function appWithEchoRoute (t: TestContext) {
   const setup = await buildTestApp(t)
   const user = await setup.make.user()
   const { app } = await buildTestApp(t)

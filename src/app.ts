@@ -1,15 +1,14 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
+import Fastify, { type FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
 import type { Config } from './config.js'
 import type { Clock } from './core/clock.js'
 import type { Database } from './core/db.js'
 import { registerDocs } from './core/http/docs.js'
 import { registerHardening } from './core/http/hardening.js'
-import { ipRateLimit } from './core/http/rate-limit-hook.js'
-import { requestMeta } from './core/http/request-meta.js'
+import { lifecyclePlugin, requestId } from './core/http/lifecycle.js'
 import { createMetrics, registerMetrics } from './core/metrics.js'
-import { createLimiter } from './core/rate-limit.js'
+import { limiterFactory } from './core/rate-limit.js'
 import { createAuditService } from './modules/audit/index.js'
 import { makeAuthenticate } from './core/http/authenticate.js'
 import { registerErrorHandler } from './core/http/error-handler.js'
@@ -17,12 +16,12 @@ import { operationsRoutes, type Probe } from './core/http/operations.routes.js'
 import { registerValidators } from './core/http/validation.js'
 import { loggerOptions } from './core/logger.js'
 import {
-  authModule, checkPassword, createAccountThrottle, conflictFromUniqueViolation, createAccessTokens, createAuthService, createMemorySessionCache,
-  createPasswordHasher, createRedisSessionCache, createSessions, loadKeySet, wellKnownRoutes, type SessionCache
+  authModule, createAccessTokens, createAuthRateLimits, createAuthService, createMemorySessionCache, createPasswordHasher,
+  createRedisSessionCache, createSessions, createUsersAuthPort, loadKeySet, wellKnownRoutes, type SessionCache
 } from './modules/auth/index.js'
 import { adminModule, createAdminService } from './modules/admin/index.js'
 import { createTasksService, tasksModule } from './modules/tasks/index.js'
-import { createUsersService, usersModule, usersRepository } from './modules/users/index.js'
+import { createUsersService, createUsersStore, usersModule } from './modules/users/index.js'
 import { createMemoryTokenCache, createRedisTokenCache, createTokensService, tokensModule, type TokenCache } from './modules/tokens/index.js'
 import { createIdempotencyStore, registerIdempotency } from './core/idempotency.js'
 
@@ -41,8 +40,6 @@ export interface AppDeps {
   logStream?: NodeJS.WritableStream
 }
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
-
 /** Builds the whole application from its dependencies. Never listens: the server (or a test) does. */
 export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   const { config, database, redis, clock } = deps
@@ -56,10 +53,7 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
     requestTimeout: 30_000,
     connectionTimeout: 60_000,
     requestIdHeader: false,
-    genReqId: (req) => {
-      const incoming = req.headers['x-request-id']
-      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID()
-    },
+    genReqId: requestId,
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 }
   }).withTypeProvider<TypeBoxTypeProvider>()
 
@@ -67,33 +61,7 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   app.decorateRequest('principal', null)
   registerValidators(app)
   registerErrorHandler(app)
-  let closing = false
-  app.addHook('preClose', async () => { closing = true })
-  // Closing waits for running handlers, even those whose client has gone (the server's own drain only
-  // waits for open connections), before anything they use is closed: the hash workers below, then the
-  // database (by the server, once app.close() resolves).
-  let running = 0
-  app.addHook('onRoute', (route) => {
-    const handler = route.handler
-    // Only promise-returning handlers: a callback-style one (a plugin's static files) replies later by itself.
-    if (handler.constructor.name !== 'AsyncFunction') return
-    route.handler = async function (req, reply) {
-      running++
-      try { return await handler.call(this, req, reply) } finally { running-- }
-    }
-  })
-  const handlersDone = async () => {
-    const deadline = Date.now() + 10_000
-    const busy = () => running > 0 && Date.now() < deadline
-    while (busy()) await new Promise(resolve => setTimeout(resolve, 20))
-  }
-  app.addHook('onSend', async (req, reply) => {
-    reply.header('x-request-id', req.id)
-    // While draining, finish in-flight requests but let their keep-alive connections go.
-    if (closing) reply.header('connection', 'close')
-    // Responses carry tokens and user data: never cache them unless a route says otherwise.
-    if (!reply.hasHeader('cache-control') && !req.url.startsWith('/docs')) reply.header('cache-control', 'no-store')
-  })
+  await app.register(lifecyclePlugin)
 
   await registerHardening(app, { corsOrigins: config.cors.origins, maxEventLoopDelayMs: config.maxEventLoopDelayMs })
   await registerDocs(app, { publicUrl: config.http.publicUrl })
@@ -103,12 +71,16 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   const keys = await loadKeySet({ db: database.db, clock, alg: config.auth.alg, secret: config.auth.secret })
   const accessTokens = createAccessTokens({ keys, issuer: config.auth.issuer, audience: config.auth.audience, ttlSeconds: config.auth.accessTtl, clock })
   const hasher = await createPasswordHasher({ concurrency: config.passwords.hashConcurrency, queueLimit: config.passwords.hashQueueLimit })
-  app.addHook('onClose', async () => { await handlersDone(); await hasher.close() })
+  // Running handlers may still hash: the workers end only after them.
+  app.addHook('onClose', async () => { await app.handlersDone(); await hasher.close() })
   const sessionCache = deps.sessionCache ?? (redis ? createRedisSessionCache(redis) : createMemorySessionCache())
   const sessions = createSessions({
     db: database.db, cache: sessionCache, clock, refreshTtl: config.auth.refreshTtl, sessionMaxAge: config.auth.sessionMaxAge, accessTtl: config.auth.accessTtl
   })
   const audit = createAuditService({ db: database.db, clock, log: app.log })
+  const policy = { minLength: config.passwords.minLength, requireCharacterClasses: config.passwords.requireCharacterClasses }
+  const limits = createAuthRateLimits({ limiter: limiterFactory(config.rateLimit.enabled, redis), limits: config.rateLimit, metrics, audit })
+  const usersStore = createUsersStore(database.db)
   const tokens = createTokensService({
     db: database.db,
     clock,
@@ -116,45 +88,23 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
     log: app.log,
     cache: deps.tokenCache ?? (redis ? createRedisTokenCache(redis) : createMemoryTokenCache()),
     confirmPassword: async (userId, password) => {
-      const user = await usersRepository.findById(database.db, userId)
+      const user = await usersStore.findById(userId)
       return user !== undefined && (await hasher.verify(user.password_hash, password)).ok
     }
   })
-  const limits = config.rateLimit
-  const limiter = (name: string, spec: { points: number, window: number }) =>
-    limits.enabled ? createLimiter({ name, points: spec.points, durationSeconds: spec.window }, redis) : undefined
-  const policy = { minLength: config.passwords.minLength, requireCharacterClasses: config.passwords.requireCharacterClasses }
   const auth = createAuthService({
-    db: database.db, clock, hasher, sessions, accessTokens, policy, audit, metrics, throttle: createAccountThrottle(limiter('login-account', limits.accountFailures))
+    db: database.db, users: usersStore, clock, hasher, sessions, accessTokens, policy, audit, metrics, throttle: limits.accountThrottle
   })
   const users = createUsersService({
-    db: database.db,
+    store: usersStore,
     clock,
     audit,
-    auth: {
-      hashPassword: hasher.hash,
-      verifyPassword: async (stored, password) => (await hasher.verify(stored, password)).ok,
-      checkPolicy: (password, context, field) => checkPassword(password, context, policy, field),
-      revokeAllSessions: async (userId, reason, keep) => { await sessions.revokeAllForUser(userId, reason, keep) },
-      revokeAllTokens: async (userId, reason) => { await tokens.markRevoked(await tokens.revokeAllForUser(database.db, userId, reason)) },
-      conflictFromUniqueViolation
-    }
+    auth: createUsersAuthPort({ hasher, sessions, policy }),
+    tokens: { revokeAll: async (userId, reason) => { await tokens.markRevoked(await tokens.revokeAllForUser(database.db, userId, reason)) } }
   })
   const tasks = createTasksService({ db: database.db, clock })
-  const admin = createAdminService({ db: database.db, clock, tasks, sessions, tokens, audit })
+  const admin = createAdminService({ db: database.db, users: usersStore, clock, tasks, sessions, tokens, audit })
   const authenticate = makeAuthenticate({ tokens: accessTokens, sessions, pats: tokens })
-  const onLimited = (route: string) => async (req: FastifyRequest) => {
-    metrics.rateLimited.inc({ route })
-    req.log.warn({ code: 'rate_limited', route }, 'rate limit exceeded')
-    await audit.note({ type: 'rate_limit.exceeded', meta: requestMeta(req), details: { limit: `${route}_ip`, route } })
-  }
-  // Login and the password grant share one per-IP budget.
-  const loginLimiter = limiter('login-ip', limits.loginPerIp)
-  const rateLimits = {
-    login: ipRateLimit(loginLimiter, onLimited('login')),
-    token: ipRateLimit(loginLimiter, onLimited('token')),
-    register: ipRateLimit(limiter('register-ip', limits.registerPerIp), onLimited('register'))
-  }
 
   const probes: Probe[] = [{ name: 'database', check: database.ping }]
   if (redis) probes.push({ name: 'redis', check: async () => { await redis.ping() } })
@@ -162,7 +112,7 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   registerIdempotency(app, createIdempotencyStore({ db: database.db, clock }))
   await app.register(operationsRoutes, { probes })
   await app.register(wellKnownRoutes, { prefix: '/.well-known', keys, issuer: config.auth.issuer, publicUrl: config.http.publicUrl })
-  await app.register(authModule, { prefix: '/v1/auth', auth, authenticate, rateLimits })
+  await app.register(authModule, { prefix: '/v1/auth', auth, authenticate, rateLimits: limits.perIp })
   await app.register(usersModule, { prefix: '/v1/users', users, authenticate })
   await app.register(tokensModule, { prefix: '/v1/users/me/tokens', tokens, authenticate })
   await app.register(tasksModule, { prefix: '/v1/tasks', tasks, authenticate, publicUrl: config.http.publicUrl })

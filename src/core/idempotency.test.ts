@@ -3,7 +3,7 @@ import { describe, it, type TestContext } from 'node:test'
 import Type from 'typebox'
 import { buildTestApp } from '../../test/build-test-app.js'
 import { storageLabel } from '../../test/test-env.js'
-import { ConflictError } from './errors.js'
+import { AppError } from './errors.js'
 
 /** Any POST can opt in: a route of its own, whose handler the test holds and fails at will. */
 async function appWithEchoRoute (t: TestContext) {
@@ -22,7 +22,7 @@ async function appWithEchoRoute (t: TestContext) {
     entered()
     await hold
     const { n } = req.body as { n: number }
-    if (n === 409) throw new ConflictError('last_admin', 'a 4xx from the handler')
+    if (n === 409) throw new AppError('last_admin', { detail: 'a 4xx from the handler' })
     if (n === 500) throw new Error('boom')
     return reply.code(201).header('location', `/v1/echo/${calls}`).send({ n, call: calls })
   })

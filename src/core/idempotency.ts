@@ -3,10 +3,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from
 import Type from 'typebox'
 import type { Clock } from './clock.js'
 import type { Db } from './db.js'
-import { AppError, ConflictError, ValidationError } from './errors.js'
+import { AppError, ValidationError } from './errors.js'
 import { sha256 } from './ids.js'
 import { idempotencyKeysTable as keys } from './idempotency.table.js'
-import { Problem } from './problem.js'
+import { Problem } from './schemas.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -142,16 +142,16 @@ export function registerIdempotency (app: FastifyInstance, store: IdempotencySto
       const row = result.row
       if (!row) continue // freed by a failed first request meanwhile: try again
       if (row.fingerprint !== fingerprint) {
-        throw new AppError(422, 'idempotency_key_reused', 'This Idempotency-Key was already used with a different request')
+        throw new AppError('idempotency_key_reused', { detail: 'This Idempotency-Key was already used with a different request' })
       }
       if (row.state === 'in_progress' || row.response_status === null || row.response_body === null) {
-        throw new ConflictError('idempotency_key_in_progress', 'A request with this Idempotency-Key is still running: retry once it has finished')
+        throw new AppError('idempotency_key_in_progress', { detail: 'A request with this Idempotency-Key is still running: retry once it has finished' })
       }
       for (const [name, value] of Object.entries(row.response_headers ?? {})) reply.header(name, value)
       reply.header('idempotent-replayed', 'true')
       return reply.code(row.response_status).send(row.response_body)
     }
-    throw new ConflictError('idempotency_key_in_progress', 'A request with this Idempotency-Key is still running: retry once it has finished')
+    throw new AppError('idempotency_key_in_progress', { detail: 'A request with this Idempotency-Key is still running: retry once it has finished' })
   }
 
   async function onSend (req: FastifyRequest, reply: FastifyReply, payload: unknown) {

@@ -1,6 +1,6 @@
 import type { FastifyRequest, onRequestHookHandler } from 'fastify'
 import type { Actor } from '../actor.js'
-import { ForbiddenError, UnauthorizedError } from '../errors.js'
+import { AppError } from '../errors.js'
 import type { Scope } from '../scopes.js'
 
 declare module 'fastify' {
@@ -52,7 +52,7 @@ export function bearerToken (header: string | undefined): string | undefined {
 export function makeAuthenticate ({ tokens, sessions, pats }: { tokens: TokenVerifier, sessions: SessionChecker, pats?: PersonalTokenVerifier | undefined }): onRequestHookHandler {
   return async function authenticate (req) {
     const token = bearerToken(req.headers.authorization)
-    if (!token) throw new UnauthorizedError('unauthenticated', 'Authentication required: send an access token as "Authorization: Bearer <token>"')
+    if (!token) throw new AppError('unauthenticated', { detail: 'Authentication required: send an access token as "Authorization: Bearer <token>"' })
     if (pats && token.startsWith(PAT_PREFIX)) {
       let pat
       try {
@@ -60,13 +60,13 @@ export function makeAuthenticate ({ tokens, sessions, pats }: { tokens: TokenVer
       } catch (err) {
         if (!(err instanceof RejectedTokenError)) throw err
         req.log.info({ code: 'invalid_token', reason: err.message, credential: 'pat' }, 'personal access token rejected')
-        throw new UnauthorizedError('invalid_token', 'The personal access token is invalid, expired or revoked', true)
+        throw new AppError('invalid_token', { detail: 'The personal access token is invalid, expired or revoked' })
       }
       req.principal = { userId: pat.user_id, sessionId: pat.id, tokenId: pat.id, role: pat.role, email: pat.email, scopes: pat.scopes }
       const scope = req.routeOptions.config.scope
       if (scope === undefined || !pat.scopes.includes(scope)) {
         req.log.info({ code: 'insufficient_scope', userId: pat.user_id, required: scope ?? null }, 'personal access token outside its scopes')
-        throw new ForbiddenError('insufficient_scope', scope ? `This route needs a token with the ${scope} scope` : 'Personal access tokens cannot use this route: use an access token')
+        throw new AppError('insufficient_scope', { detail: scope ? `This route needs a token with the ${scope} scope` : 'Personal access tokens cannot use this route: use an access token' })
       }
       return
     }
@@ -75,11 +75,11 @@ export function makeAuthenticate ({ tokens, sessions, pats }: { tokens: TokenVer
       claims = await tokens.verify(token)
     } catch (err) {
       req.log.info({ code: 'invalid_token', reason: (err as Error).message }, 'access token rejected')
-      throw new UnauthorizedError('invalid_token', 'The access token is invalid or expired', true)
+      throw new AppError('invalid_token', { detail: 'The access token is invalid or expired' })
     }
     if (!await sessions.isLive(claims.sid, claims.sub)) {
       req.log.info({ code: 'invalid_token', reason: 'session revoked', sid: claims.sid }, 'access token rejected')
-      throw new UnauthorizedError('invalid_token', 'The session of this access token has ended', true)
+      throw new AppError('invalid_token', { detail: 'The session of this access token has ended' })
     }
     req.principal = { userId: claims.sub, sessionId: claims.sid, role: claims.role, email: claims.email }
   }
@@ -87,6 +87,6 @@ export function makeAuthenticate ({ tokens, sessions, pats }: { tokens: TokenVer
 
 /** The principal of a request behind the authenticate hook. */
 export function principal (req: FastifyRequest): Actor {
-  if (!req.principal) throw new UnauthorizedError('unauthenticated', 'Authentication required')
+  if (!req.principal) throw new AppError('unauthenticated', { detail: 'Authentication required' })
   return req.principal
 }

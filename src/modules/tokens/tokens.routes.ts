@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { principal } from '../../core/http/authenticate.js'
 import { requestMeta } from '../../core/http/request-meta.js'
-import { bearerSecurity as security, NoContent } from '../../core/http/openapi.js'
-import { Problem } from '../../core/problem.js'
-import { CreateTokenBody, CreatedTokenView, TokenList, TokenParams } from './tokens.schemas.js'
+import { bearerSecurity as security } from '../../core/http/openapi.js'
+import { IdParams, NoContent, Problem } from '../../core/schemas.js'
+import { CreateTokenBody, CreatedTokenView, TokenList } from './tokens.schemas.js'
 import type { TokensService } from './tokens.service.js'
 
 /** /v1/users/me/tokens: the caller's personal access tokens. No scope covers them: a personal access token gets 403. */
@@ -28,7 +28,7 @@ export const tokensRoutes: FastifyPluginAsyncTypebox<{ tokens: TokensService }> 
   }, async (req) => tokens.list(principal(req)))
 
   app.delete('/:id', {
-    schema: { tags: ['tokens'], summary: 'Revoke a personal access token (at once, everywhere)', security, params: TokenParams, response: { 204: NoContent, 400: Problem, 401: Problem, 403: Problem, 404: Problem } }
+    schema: { tags: ['tokens'], summary: 'Revoke a personal access token (at once, everywhere)', security, params: IdParams, response: { 204: NoContent, 400: Problem, 401: Problem, 403: Problem, 404: Problem } }
   }, async (req, reply) => {
     await tokens.revoke(principal(req), req.params.id, requestMeta(req))
     return reply.code(204).send(null)

@@ -1,10 +1,9 @@
 import Type, { type Static } from 'typebox'
-import { Timestamp } from '../../core/http/openapi.js'
-import { Cursor, Limit } from '../../core/pagination.js'
+import { Nullable, Page, PageQuery, StringEnum, Timestamp, Uuid } from '../../core/schemas.js'
 import { SCOPES } from '../../core/scopes.js'
-import { Password, Uuid } from '../users/index.js'
+import { Password } from '../users/index.js'
 
-export const ScopeName = Type.Union([Type.Literal(SCOPES[0]), Type.Literal(SCOPES[1]), Type.Literal(SCOPES[2])], {
+export const ScopeName = StringEnum(SCOPES, {
   description: '`tasks:read` (GET /v1/tasks, GET /v1/tasks/{id}), `tasks:write` (POST /v1/tasks, PUT/PATCH/DELETE /v1/tasks/{id}), `profile:read` (GET /v1/users/me)'
 })
 
@@ -23,7 +22,7 @@ const tokenFields = {
   scopes: Type.Array(ScopeName),
   created_at: Timestamp,
   expires_at: Timestamp,
-  last_used_at: Type.Union([Timestamp, Type.Null()], { description: 'Kept to the minute' })
+  last_used_at: { ...Nullable(Timestamp), description: 'Kept to the minute' }
 }
 
 export const TokenView = Type.Object(tokenFields, { description: 'A personal access token (never its secret)' })
@@ -34,7 +33,6 @@ export const CreatedTokenView = Type.Object({
 }, { description: 'A new personal access token with its secret' })
 
 export const TokenList = Type.Object({ data: Type.Array(TokenView) })
-export const TokenPage = Type.Object({ data: Type.Array(TokenView), next_cursor: Type.Union([Type.String(), Type.Null()]) })
-export const TokenPageQuery = Type.Object({ limit: Limit, cursor: Type.Optional(Cursor) }, { additionalProperties: false })
+export const TokenPage = Page(TokenView)
+export const TokenPageQuery = Type.Object(PageQuery, { additionalProperties: false })
 export type TokenPageQuery = Static<typeof TokenPageQuery>
-export const TokenParams = Type.Object({ id: Uuid })

@@ -3,7 +3,7 @@ import type { Actor, RequestMeta } from '../../core/actor.js'
 import type { Clock } from '../../core/clock.js'
 import type { Db } from '../../core/db.js'
 import { RejectedTokenError } from '../../core/http/authenticate.js'
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../core/errors.js'
+import { AppError, ValidationError } from '../../core/errors.js'
 import { newId, sha256 } from '../../core/ids.js'
 import { idFromCursor, pageById, type Page } from '../../core/pagination.js'
 import type { Scope } from '../../core/scopes.js'
@@ -115,13 +115,13 @@ export function createTokensService ({ db, clock, cache, audit, confirmPassword,
   }
 
   function refuseTokens (actor: Actor): void {
-    if (actor.scopes !== undefined) throw new ForbiddenError('insufficient_scope', 'A personal access token cannot manage personal access tokens: use an access token')
+    if (actor.scopes !== undefined) throw new AppError('insufficient_scope', { detail: 'A personal access token cannot manage personal access tokens: use an access token' })
   }
 
   async function revokeOne (actor: Actor, userId: string, id: string, reason: 'revoked_by_owner' | 'revoked_by_admin', meta: RequestMeta): Promise<void> {
     const revoked = await db.transaction(async (tx) => {
       const row = await tokensRepository.revoke(tx, userId, id, clock.now(), reason)
-      if (!row) throw new NotFoundError('token_not_found', 'No live personal access token with this id')
+      if (!row) throw new AppError('token_not_found', { detail: 'No live personal access token with this id' })
       await audit.record({ type: 'pat.revoked', actorId: actor.userId, userId, meta, details: { pat_id: id, reason } }, tx)
       return row
     })
@@ -147,7 +147,7 @@ export function createTokensService ({ db, clock, cache, audit, confirmPassword,
       const row = await db.transaction(async (tx) => {
         await tokensRepository.lockUser(tx, actor.userId)
         if (await tokensRepository.countLive(tx, actor.userId, now) >= MAX_LIVE_TOKENS) {
-          throw new ConflictError('too_many_tokens', `An account can have at most ${MAX_LIVE_TOKENS} live personal access tokens: delete one first`)
+          throw new AppError('too_many_tokens', { detail: `An account can have at most ${MAX_LIVE_TOKENS} live personal access tokens: delete one first` })
         }
         const inserted = await tokensRepository.insert(tx, {
           id: newId(),

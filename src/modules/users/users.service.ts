@@ -1,10 +1,9 @@
 import type { Actor, RequestMeta } from '../../core/actor.js'
 import type { AuditService } from '../audit/index.js'
 import type { Clock } from '../../core/clock.js'
-import type { Db } from '../../core/db.js'
-import { NotFoundError, ValidationError, type ConflictError, type FieldError } from '../../core/errors.js'
+import { AppError, ValidationError, type FieldError } from '../../core/errors.js'
 import type { UserRow } from './users.table.js'
-import { usersRepository } from './users.repository.js'
+import type { UsersStore } from './users.store.js'
 import type { UpdateMeBody } from './users.schemas.js'
 
 /** What the users service needs from auth, kept narrow so the two modules stay apart. */
@@ -13,18 +12,21 @@ export interface UsersAuthPort {
   verifyPassword: (stored: string, password: string) => Promise<boolean>
   checkPolicy: (password: string, context: { email: string, username: string | null }, field: string) => FieldError | null
   revokeAllSessions: (userId: string, reason: string, keep?: string) => Promise<void>
-  /** Revokes every personal access token of the user, at once on every instance. */
-  revokeAllTokens: (userId: string, reason: string) => Promise<void>
-  conflictFromUniqueViolation: (err: unknown) => ConflictError | undefined
+  conflictFromUniqueViolation: (err: unknown) => AppError | undefined
 }
 
-export interface UsersDeps { db: Db, clock: Clock, auth: UsersAuthPort, audit: AuditService }
+/** What the users service needs of personal access tokens: revoking all of a user's, at once on every instance. */
+export interface UsersTokensPort {
+  revokeAll: (userId: string, reason: string) => Promise<void>
+}
+
+export interface UsersDeps { store: UsersStore, clock: Clock, auth: UsersAuthPort, tokens: UsersTokensPort, audit: AuditService }
 
 /** The signed-in user's own account: profile, password, deletion. */
-export function createUsersService ({ db, clock, auth, audit }: UsersDeps) {
+export function createUsersService ({ store, clock, auth, tokens, audit }: UsersDeps) {
   async function load (actor: Actor): Promise<UserRow> {
-    const user = await usersRepository.findById(db, actor.userId)
-    if (!user) throw new NotFoundError('user_not_found', 'This account no longer exists')
+    const user = await store.findById(actor.userId)
+    if (!user) throw new AppError('user_not_found', { detail: 'This account no longer exists' })
     return user
   }
 
@@ -40,8 +42,8 @@ export function createUsersService ({ db, clock, auth, audit }: UsersDeps) {
     async updateMe (actor: Actor, patch: UpdateMeBody): Promise<UserRow> {
       if (patch.name === undefined && patch.username === undefined) return load(actor)
       try {
-        const user = await usersRepository.update(db, actor.userId, { ...patch, updated_at: clock.now() })
-        if (!user) throw new NotFoundError('user_not_found', 'This account no longer exists')
+        const user = await store.update(actor.userId, { ...patch, updated_at: clock.now() })
+        if (!user) throw new AppError('user_not_found', { detail: 'This account no longer exists' })
         return user
       } catch (err) {
         throw auth.conflictFromUniqueViolation(err) ?? err
@@ -55,7 +57,7 @@ export function createUsersService ({ db, clock, auth, audit }: UsersDeps) {
       const weak = auth.checkPolicy(newPassword, { email: user.email, username: user.username }, 'new_password')
       if (weak) throw new ValidationError(`new_password ${weak.message}`, [weak], 'weak_password')
       const passwordHash = await auth.hashPassword(newPassword)
-      await usersRepository.update(db, user.id, { password_hash: passwordHash, updated_at: clock.now() })
+      await store.update(user.id, { password_hash: passwordHash, updated_at: clock.now() })
       await auth.revokeAllSessions(user.id, 'password_change', actor.sessionId)
       await audit.note({ type: 'password.change', actorId: user.id, userId: user.id, meta })
     },
@@ -65,8 +67,8 @@ export function createUsersService ({ db, clock, auth, audit }: UsersDeps) {
       const user = await load(actor)
       await assertPassword(user, password, 'password')
       await auth.revokeAllSessions(user.id, 'account_deleted')
-      await auth.revokeAllTokens(user.id, 'account_deleted')
-      await usersRepository.delete(db, user.id)
+      await tokens.revokeAll(user.id, 'account_deleted')
+      await store.remove(user.id)
       await audit.note({ type: 'user.deleted', actorId: user.id, userId: user.id, meta, details: { by: 'self' } })
     }
   }

@@ -11,7 +11,7 @@ import { createMetrics, registerMetrics } from './core/metrics.js'
 import { limiterFactory } from './core/rate-limit.js'
 import { createAuditService } from './modules/audit/index.js'
 import { makeAuthenticate } from './core/http/authenticate.js'
-import { registerErrorHandler } from './core/http/error-handler.js'
+import { clientErrorHandler, frameworkErrors, registerErrorHandler } from './core/http/error-handler.js'
 import { operationsRoutes, type Probe } from './core/http/operations.routes.js'
 import { registerValidators } from './core/http/validation.js'
 import { loggerOptions } from './core/logger.js'
@@ -54,7 +54,9 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
     connectionTimeout: 60_000,
     requestIdHeader: false,
     genReqId: requestId,
-    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 }
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
+    frameworkErrors,
+    clientErrorHandler
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.removeContentTypeParser('text/plain')

@@ -1,18 +1,19 @@
-import type { Scope } from './scopes.js'
+import type { Role } from './schemas.js'
 
 /**
  * The authenticated caller: a verified access token whose session is live, or a live personal access
- * token (then `scopes` and `tokenId` are set, and `sessionId` is the token's id: it has no session).
+ * token (then `scopes` is set, and `sessionId` is the token's id: a personal access token has no session).
  */
 export interface Actor {
   readonly userId: string
   readonly sessionId: string
-  readonly role: 'user' | 'admin'
+  readonly role: Role
   readonly email: string
-  /** Only for a personal access token: the routes it may reach. An access token has none and reaches what its role allows. */
-  readonly scopes?: readonly Scope[]
-  /** Only for a personal access token: its id. */
-  readonly tokenId?: string
+  /**
+   * Scopes of a personal access token; undefined for an access token, which may do everything its
+   * role allows. Checked against the route's `config.auth.scope` (core/http/authorize.ts).
+   */
+  readonly scopes?: readonly string[]
 }
 
 /** Where a request came from, for sessions and (later) the audit log. */

@@ -1,7 +1,7 @@
 import type { FastifyRequest, onRequestHookHandler } from 'fastify'
 import type { Actor } from '../actor.js'
 import { AppError } from '../errors.js'
-import type { Scope } from '../scopes.js'
+import { authorizeRequest } from './authorize.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -11,11 +11,13 @@ declare module 'fastify' {
 }
 
 export interface TokenVerifier {
-  verify: (token: string) => Promise<{ sub: string, sid: string, role: Actor['role'], email: string }>
+  /** Verifies a bearer token; `scopes` only for a scoped token (personal access token). Throws when it is not valid. */
+  verify: (token: string) => Promise<{ sub: string, sid: string, role: Actor['role'], email: string, scopes?: readonly string[] }>
 }
 export interface SessionChecker {
   isLive: (sid: string, userId: string) => Promise<boolean>
 }
+
 /** A presented bearer token that is refused (malformed, unknown, expired, revoked): 401 invalid_token. `message` is for the log. */
 export class RejectedTokenError extends Error {
   override name = 'RejectedTokenError'
@@ -23,14 +25,7 @@ export class RejectedTokenError extends Error {
 
 /** Personal access tokens (`tfp_…`): a live token's owner and scopes; throws RejectedTokenError for any other. */
 export interface PersonalTokenVerifier {
-  authenticate: (token: string) => Promise<{ id: string, user_id: string, role: Actor['role'], email: string, scopes: Scope[] }>
-}
-
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** The scope a personal access token needs for this route; a route without one refuses personal access tokens. */
-    scope?: Scope
-  }
+  authenticate: (token: string) => Promise<{ id: string, user_id: string, role: Actor['role'], email: string, scopes: readonly string[] }>
 }
 
 /** Personal access tokens are told apart from access tokens (JWTs, which start with `ey`) by their prefix. */
@@ -45,9 +40,11 @@ export function bearerToken (header: string | undefined): string | undefined {
 }
 
 /**
- * Makes the onRequest hook of protected routes: a verified access token whose session is still live
- * becomes `request.principal`. Verification failures are 401 invalid_token; a session check that
- * cannot be made propagates (503), it never lets the request through.
+ * Makes the onRequest hook of protected routes: a verified access token whose session is still live,
+ * or a live personal access token (`tfp_…`, with its scopes), becomes `request.principal`, once the
+ * route's `config.auth` (role, scope) allows it. Verification
+ * failures are 401 invalid_token, a missing role or scope 403 — all before the input is validated;
+ * a session check that cannot be made propagates (503), it never lets the request through.
  */
 export function makeAuthenticate ({ tokens, sessions, pats }: { tokens: TokenVerifier, sessions: SessionChecker, pats?: PersonalTokenVerifier | undefined }): onRequestHookHandler {
   return async function authenticate (req) {
@@ -62,12 +59,9 @@ export function makeAuthenticate ({ tokens, sessions, pats }: { tokens: TokenVer
         req.log.info({ code: 'invalid_token', reason: err.message, credential: 'pat' }, 'personal access token rejected')
         throw new AppError('invalid_token', { detail: 'The personal access token is invalid, expired or revoked' })
       }
-      req.principal = { userId: pat.user_id, sessionId: pat.id, tokenId: pat.id, role: pat.role, email: pat.email, scopes: pat.scopes }
-      const scope = req.routeOptions.config.scope
-      if (scope === undefined || !pat.scopes.includes(scope)) {
-        req.log.info({ code: 'insufficient_scope', userId: pat.user_id, required: scope ?? null }, 'personal access token outside its scopes')
-        throw new AppError('insufficient_scope', { detail: scope ? `This route needs a token with the ${scope} scope` : 'Personal access tokens cannot use this route: use an access token' })
-      }
+      const actor: Actor = { userId: pat.user_id, sessionId: pat.id, role: pat.role, email: pat.email, scopes: pat.scopes }
+      authorizeRequest(req, actor)
+      req.principal = actor
       return
     }
     let claims
@@ -81,7 +75,9 @@ export function makeAuthenticate ({ tokens, sessions, pats }: { tokens: TokenVer
       req.log.info({ code: 'invalid_token', reason: 'session revoked', sid: claims.sid }, 'access token rejected')
       throw new AppError('invalid_token', { detail: 'The session of this access token has ended' })
     }
-    req.principal = { userId: claims.sub, sessionId: claims.sid, role: claims.role, email: claims.email }
+    const actor: Actor = { userId: claims.sub, sessionId: claims.sid, role: claims.role, email: claims.email, ...(claims.scopes ? { scopes: claims.scopes } : {}) }
+    authorizeRequest(req, actor)
+    req.principal = actor
   }
 }
 

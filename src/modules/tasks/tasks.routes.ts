@@ -12,7 +12,7 @@ const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem }
 export const tasksRoutes: FastifyPluginAsyncTypebox<{ tasks: TasksService, publicUrl: string }> = async (app, { tasks, publicUrl }) => {
   app.post('/', {
     prefixTrailingSlash: 'no-slash',
-    config: { scope: 'tasks:write', idempotency: true },
+    config: { auth: { scope: 'tasks:write' }, idempotency: true },
     schema: { tags: ['tasks'], summary: 'Create a task', security, body: TaskInput, response: { 201: TaskView, 400: Problem, 401: Problem, 415: Problem } }
   }, async (req, reply) => {
     const task = await tasks.create(principal(req), req.body)
@@ -21,12 +21,12 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<{ tasks: TasksService, publi
 
   app.get('/', {
     prefixTrailingSlash: 'no-slash',
-    config: { scope: 'tasks:read' },
+    config: { auth: { scope: 'tasks:read' } },
     schema: { tags: ['tasks'], summary: 'List your tasks (filters, sort, cursor pagination)', security, querystring: TaskQuery, response: { 200: TaskPage, 400: Problem, 401: Problem } }
   }, async (req) => tasks.list(principal(req), req.query))
 
   app.get('/:id', {
-    config: { scope: 'tasks:read' },
+    config: { auth: { scope: 'tasks:read' } },
     schema: { tags: ['tasks'], summary: 'Read a task (with its ETag)', security, params: TaskParams, response: { 200: TaskView, ...errors } }
   }, async (req, reply) => {
     const task = await tasks.get(principal(req), req.params.id)
@@ -34,7 +34,7 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<{ tasks: TasksService, publi
   })
 
   app.put('/:id', {
-    config: { scope: 'tasks:write' },
+    config: { auth: { scope: 'tasks:write' } },
     schema: { tags: ['tasks'], summary: 'Replace a task', security, params: TaskParams, headers: IfMatch, body: TaskInput, response: { 200: TaskView, ...errors, 412: Problem } }
   }, async (req, reply) => {
     const task = await tasks.replace(principal(req), req.params.id, req.body, req.headers['if-match'])
@@ -42,7 +42,7 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<{ tasks: TasksService, publi
   })
 
   app.patch('/:id', {
-    config: { scope: 'tasks:write' },
+    config: { auth: { scope: 'tasks:write' } },
     schema: { tags: ['tasks'], summary: 'Change some fields of a task', security, params: TaskParams, headers: IfMatch, body: TaskPatch, response: { 200: TaskView, ...errors, 412: Problem } }
   }, async (req, reply) => {
     const task = await tasks.update(principal(req), req.params.id, req.body, req.headers['if-match'])
@@ -50,7 +50,7 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<{ tasks: TasksService, publi
   })
 
   app.delete('/:id', {
-    config: { scope: 'tasks:write' },
+    config: { auth: { scope: 'tasks:write' } },
     schema: { tags: ['tasks'], summary: 'Delete a task', security, params: TaskParams, headers: IfMatch, response: { 204: NoContent, ...errors, 412: Problem } }
   }, async (req, reply) => {
     await tasks.remove(principal(req), req.params.id, req.headers['if-match'])

@@ -10,7 +10,7 @@ const errors = { 400: Problem, 401: Problem, 415: Problem }
 
 export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }> = async (app, { users }) => {
   app.get('/me', {
-    config: { scope: 'profile:read' },
+    config: { auth: { scope: 'profile:read' } },
     schema: { tags: ['users'], summary: 'The signed-in user', security, response: { 200: UserView, 401: Problem } }
   }, async (req) => users.getMe(principal(req)))
 

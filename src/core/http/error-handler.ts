@@ -140,7 +140,7 @@ export function registerErrorHandler (app: FastifyInstance): void {
 }
 
 /** Router errors (Fastify `frameworkErrors`): a bad percent-escape, an over-long path parameter. Fixed text, no echo of the path. */
-export function frameworkErrors (err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
+export function frameworkErrors (err: FastifyError, req: FastifyRequest, reply: FastifyReply): FastifyReply {
   const appError = err.code === 'FST_ERR_BAD_URL'
     ? new AppError('malformed_url', { detail: 'The path contains an invalid percent-encoding' })
     : err.code === 'FST_ERR_MAX_PARAM_LENGTH'
@@ -148,7 +148,7 @@ export function frameworkErrors (err: FastifyError, req: FastifyRequest, reply: 
       : new AppError('internal_error', { detail: 'Internal Server Error' })
   if (appError.code === 'internal_error') req.log.error({ err, code: 'internal_error' }, 'router error')
   else req.log.info({ code: appError.code, status: appError.status }, 'request refused')
-  void reply.code(appError.status).header('x-request-id', req.id).header('cache-control', 'no-store').type(PROBLEM_JSON).send(problemBody(appError))
+  return reply.code(appError.status).header('x-request-id', req.id).header('cache-control', 'no-store').type(PROBLEM_JSON).send(problemBody(appError))
 }
 
 /**

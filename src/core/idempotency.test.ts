@@ -4,6 +4,7 @@ import Type from 'typebox'
 import { buildTestApp } from '../../test/build-test-app.js'
 import { storageLabel } from '../../test/test-env.js'
 import { AppError } from './errors.js'
+import { createIdempotencyStore } from './idempotency.js'
 
 /** Any POST can opt in: a route of its own, whose handler the test holds and fails at will. */
 async function appWithEchoRoute (t: TestContext) {
@@ -77,5 +78,21 @@ describe(`idempotency route option [${storageLabel}]`, () => {
     const noKey = await Promise.all([send(), send()])
     assert.deepEqual(noKey, [201, 201])
     assert.equal(echo.calls(), 2)
+  })
+
+  it('when keys are older than 24 hours, then the clean-up removes them and only them', async (t) => {
+    const { make, database, clock } = await buildTestApp(t)
+    const user = await make.user()
+    const store = createIdempotencyStore({ db: database.db, clock })
+    assert.deepEqual(await store.take(user.id, 'old', 'f'), { taken: true })
+    await store.complete(user.id, 'old', { status: 201, headers: {}, body: '{}' })
+    clock.advance(3600)
+    assert.deepEqual(await store.take(user.id, 'new', 'f'), { taken: true })
+    await store.complete(user.id, 'new', { status: 201, headers: {}, body: '{}' })
+    clock.advance(23 * 3600)
+    assert.ok(await store.purgeExpired() >= 1)
+    const again = await store.take(user.id, 'new', 'f')
+    assert.equal(again.taken, false, 'the younger key is kept')
+    assert.deepEqual(await store.take(user.id, 'old', 'f'), { taken: true }, 'the old one is gone')
   })
 })

@@ -25,6 +25,7 @@ import { createUsersService, createUsersStore, usersModule } from './modules/use
 import { createMemoryTokenCache, createRedisTokenCache, createTokensService, tokensModule, type TokenCache } from './modules/tokens/index.js'
 import { createIdempotencyStore, registerIdempotency } from './core/idempotency.js'
 
+/** What buildApp needs: config, storage (PGlite or PostgreSQL), optional Redis, the clock; tests add a session cache and a log stream. */
 export interface AppDeps {
   config: Config
   database: Database

@@ -23,6 +23,7 @@ export interface AdminTokensPort {
   markRevoked: (hashes: readonly string[]) => Promise<void>
 }
 
+/** What the admin service composes: the users port, the tasks service, session and token revocation, and the audit log. */
 export interface AdminDeps { db: Db, users: UsersStore, clock: Clock, tasks: TasksService, sessions: AdminSessionsPort, tokens: AdminTokensPort, audit: AuditService }
 
 /**

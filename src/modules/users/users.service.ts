@@ -20,6 +20,7 @@ export interface UsersTokensPort {
   revokeAll: (userId: string, reason: string) => Promise<void>
 }
 
+/** The users port, clock, what users needs from auth and from personal access tokens, and the audit log. */
 export interface UsersDeps { store: UsersStore, clock: Clock, auth: UsersAuthPort, tokens: UsersTokensPort, audit: AuditService }
 
 /** The signed-in user's own account: profile, password, deletion. */

@@ -31,6 +31,8 @@ import { adminComponents, adminModule, createAdminService } from './modules/admi
 import { createMfaService, mfaModule } from './modules/mfa/index.js'
 import { createTasksService, tasksComponents, tasksModule } from './modules/tasks/index.js'
 import { createUsersService, createUsersStore, usersComponents, usersModule } from './modules/users/index.js'
+import { createMemoryTokenCache, createRedisTokenCache, createTokensService, tokensModule, type TokenCache } from './modules/tokens/index.js'
+import { createIdempotencyStore, registerIdempotency } from './core/idempotency.js'
 
 /** What buildApp needs: config, storage (PGlite or PostgreSQL), optional Redis, the clock; tests add a session cache and a log stream. */
 export interface AppDeps {
@@ -41,6 +43,8 @@ export interface AppDeps {
   clock: Clock
   /** Tests pass their own (e.g. a memory cache they can flush); otherwise chosen from `redis`. */
   sessionCache?: SessionCache
+  /** The personal access token cache; like `sessionCache`, chosen from `redis` unless given. */
+  tokenCache?: TokenCache
   logger?: boolean
   /** Where log lines go (tests capture them); stdout by default. */
   logStream?: NodeJS.WritableStream
@@ -103,6 +107,18 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   const policy = { minLength: config.passwords.minLength, requireCharacterClasses: config.passwords.requireCharacterClasses }
   const limits = createAuthRateLimits({ limiter: limiterFactory(config.rateLimit.enabled, redis), limits: config.rateLimit, metrics, audit })
   const usersStore = createUsersStore(database.db)
+  const tokens = createTokensService({
+    db: database.db,
+    clock,
+    audit,
+    cursors,
+    log: app.log,
+    cache: deps.tokenCache ?? (redis ? createRedisTokenCache(redis) : createMemoryTokenCache()),
+    confirmPassword: async (userId, password) => {
+      const user = await usersStore.findById(userId)
+      return user !== undefined && (await hasher.verify(user.password_hash, password)).ok
+    }
+  })
   const usersAuth = createUsersAuthPort({ hasher, sessions, policy })
   const mfa = createMfaService({
     db: database.db, users: usersStore, clock, encryption, audit, sessions, throttle: limits.accountThrottle, metrics, verifyPassword: usersAuth.verifyPassword, issuer: config.mfa.issuer
@@ -110,26 +126,35 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   const auth = createAuthService({
     db: database.db, users: usersStore, clock, hasher, sessions, refreshTokens, accessTokens, policy, audit, metrics, throttle: limits.accountThrottle, mfa
   })
-  const users = createUsersService({ store: usersStore, clock, audit, auth: usersAuth })
+  const users = createUsersService({
+    store: usersStore,
+    clock,
+    audit,
+    auth: usersAuth,
+    tokens: { revokeAll: async (userId, reason) => { await tokens.markRevoked(await tokens.revokeAllForUser(database.db, userId, reason)) } }
+  })
   const tasks = createTasksService({ db: database.db, clock, cursors })
   const auditChain = createAuditChain({ db: database.db })
-  const admin = createAdminService({ db: database.db, users: usersStore, clock, tasks, sessions, audit, auditChain, cursors, mfa })
-  // The clean-up's list: each feature adds the rows it owns (mail, MFA and idempotency keys later).
+  const admin = createAdminService({ db: database.db, users: usersStore, clock, tasks, sessions, tokens, audit, auditChain, cursors, mfa })
+  const idempotency = createIdempotencyStore({ db: database.db, clock })
+  // The clean-up's list: each feature adds the rows it owns.
   const cleanup = createCleanup({
     db: database.db, clock, metrics, log: app.log, rules: [...sessionCleanupRules(), ...auditRetentionRule(auditChain, config.audit.retentionDays)]
   })
   if (deps.jobs !== false) startBackgroundJobs(app, { auditChain, cleanup, metrics })
-  const authenticate = makeAuthenticate({ tokens: accessTokens, sessions })
+  const authenticate = makeAuthenticate({ tokens: accessTokens, sessions, pats: tokens })
 
   const probes: Probe[] = [{ name: 'database', check: database.ping }]
   if (redis) probes.push({ name: 'redis', check: async () => { await redis.ping() } })
   metrics.watchReadiness(() => runProbes(probes))
 
+  registerIdempotency(app, idempotency)
   await app.register(operationsRoutes, { probes, publicUrl: config.http.publicUrl })
   await app.register(wellKnownRoutes, { prefix: '/.well-known', keys, issuer: config.auth.issuer, publicUrl: config.http.publicUrl })
   await app.register(authModule, { prefix: '/v1/auth', auth, authenticate, rateLimits: limits.perIp })
   await app.register(usersModule, { prefix: '/v1/users', users, authenticate })
   await app.register(mfaModule, { prefix: '/v1/users/me', mfa, authenticate })
+  await app.register(tokensModule, { prefix: '/v1/users/me/tokens', tokens, authenticate })
   await app.register(tasksModule, { prefix: '/v1/tasks', tasks, authenticate, publicUrl: config.http.publicUrl })
   await app.register(adminModule, { prefix: '/v1/admin', admin, authenticate })
   return app

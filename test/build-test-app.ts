@@ -10,6 +10,7 @@ import { createDb, type Database } from '../src/core/db.js'
 import { runMigrations } from '../src/core/migrate.js'
 import { createRedis } from '../src/core/redis.js'
 import { createMemorySessionCache, createRedisSessionCache, type SessionCache } from '../src/modules/auth/index.js'
+import { createMemoryTokenCache, createRedisTokenCache, type TokenCache } from '../src/modules/tokens/index.js'
 import { makeFactories, type Factories } from './factories.js'
 import { testEnv } from './test-env.js'
 
@@ -71,22 +72,33 @@ export interface TestApp {
   database: Database
   redis: Redis | undefined
   sessionCache: SessionCache
-  /** Empties the session cache as a Redis FLUSHALL or restart would (only this run's keys). */
+  tokenCache: TokenCache
+  /** Empties the session and token caches as a Redis FLUSHALL or restart would (only this run's keys). */
   flushCache: () => Promise<void>
   make: Factories
 }
 
-/** Builds a fresh app over the shared storage, with a manual clock; closed when the test ends. */
-export async function buildTestApp (t: Pick<TestContext, 'after'>, env: Record<string, string> = {}, options: { logStream?: NodeJS.WritableStream } = {}): Promise<TestApp> {
+const memoryCaches = new WeakMap<TestApp, { sessions: ReturnType<typeof createMemorySessionCache>, tokens: ReturnType<typeof createMemoryTokenCache> }>()
+
+/**
+ * Builds a fresh app over the shared storage, with a manual clock; closed when the test ends. With
+ * `sameCacheAs`, a second instance: on the embedded path it shares that app's in-process caches (as
+ * instances share Redis), on the services path both use this run's Redis anyway.
+ */
+export async function buildTestApp (t: Pick<TestContext, 'after'>, env: Record<string, string> = {}, options: { logStream?: NodeJS.WritableStream, sameCacheAs?: TestApp } = {}): Promise<TestApp> {
   const { database, redis } = await sharedStorage()
   const config = loadConfig({ LOG_LEVEL: 'silent', PUBLIC_URL: 'http://127.0.0.1:3000', RATE_LIMIT_ENABLED: 'false', METRICS_DEFAULT: 'false', MAX_EVENT_LOOP_DELAY_MS: '0', ...env })
   const clock = manualClock(new Date())
-  const memory = createMemorySessionCache()
+  const shared = options.sameCacheAs ? memoryCaches.get(options.sameCacheAs) : undefined
+  const memory = shared?.sessions ?? createMemorySessionCache()
+  const tokenMemory = shared?.tokens ?? createMemoryTokenCache()
   const sessionCache = redis ? createRedisSessionCache(redis) : memory
-  const app = await buildApp({ config, database, redis, clock, sessionCache, logger: options.logStream !== undefined, jobs: false, ...options })
+  const tokenCache = redis ? createRedisTokenCache(redis) : tokenMemory
+  const { logStream } = options
+  const app = await buildApp({ config, database, redis, clock, sessionCache, tokenCache, logger: logStream !== undefined, jobs: false, ...(logStream ? { logStream } : {}) })
   t.after(() => app.close())
   const flushCache = async () => {
-    if (!redis) { memory.clear(); return }
+    if (!redis) { memory.clear(); tokenMemory.clear(); return }
     // A FLUSHALL would wipe other runs' data too: delete exactly this run's keys instead.
     let cursor = '0'
     do {
@@ -95,7 +107,9 @@ export async function buildTestApp (t: Pick<TestContext, 'after'>, env: Record<s
       if (keys.length) await redis.del(...keys.map(k => k.slice(testEnv.redisPrefix.length)))
     } while (cursor !== '0')
   }
-  return { app, config, clock, database, redis, sessionCache, flushCache, make: makeFactories(app, database) }
+  const testApp = { app, config, clock, database, redis, sessionCache, tokenCache, flushCache, make: makeFactories(app, database) }
+  memoryCaches.set(testApp, { sessions: memory, tokens: tokenMemory })
+  return testApp
 }
 
 export const json = (res: LightMyRequestResponse): Record<string, unknown> => res.json<Record<string, unknown>>()

@@ -21,6 +21,8 @@ export interface TaskJson {
   completed_at: string | null
 }
 
+export interface PatJson { id: string, name: string, token: string, token_prefix: string, scopes: string[], created_at: string, expires_at: string, last_used_at: string | null }
+
 export interface Tokens { access_token: string, refresh_token: string, expires_in: number, user: { id: string, email: string } }
 
 /** Unique, readable test data: every test owns what it makes. */
@@ -59,6 +61,12 @@ export function makeFactories (app: FastifyInstance, database: Database) {
       return res.json<Tokens>()
     },
     bearer: (token: string) => ({ authorization: `Bearer ${token}` }),
+    /** A personal access token of `owner` (made with their access token and password). */
+    async pat (owner: { password: string, tokens: { access_token: string } }, scopes: string[] = ['tasks:read', 'tasks:write', 'profile:read'], input: { name?: string, expires_in_days?: number } = {}): Promise<PatJson> {
+      const res = await app.inject({ method: 'POST', url: '/v1/users/me/tokens', headers: { authorization: `Bearer ${owner.tokens.access_token}` }, payload: { name: input.name ?? 'script', scopes, current_password: owner.password, ...(input.expires_in_days ? { expires_in_days: input.expires_in_days } : {}) } })
+      if (res.statusCode !== 201) throw new Error(`token create failed: ${res.statusCode} ${res.body}`)
+      return res.json<PatJson>()
+    },
     /** Creates a task through the API as the holder of `token`. */
     async task (token: string, input: Record<string, unknown> = {}): Promise<TaskJson> {
       const res = await app.inject({ method: 'POST', url: '/v1/tasks', headers: { authorization: `Bearer ${token}` }, payload: { title: 'A task', ...input } })

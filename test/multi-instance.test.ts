@@ -62,6 +62,32 @@ describe('two instances sharing PostgreSQL and Redis', { skip: !servicesRun && '
     assert.equal((await fetch(`${a}/v1/users/me`, { headers: { authorization: `Bearer ${victim.access_token}` } })).status, 401, 'deactivation on B stops the user on A')
   })
 
+  it('when a personal access token is made on one process, then the other accepts it; revoked there, the first refuses it, also after the Redis keys are gone', async (t) => {
+    const { databaseUrl } = await sharedStorage()
+    const prefix = `${testEnv.redisPrefix}multi-pat:`
+    const env = { DATABASE_URL: databaseUrl ?? '', REDIS_URL: testEnv.redisUrl ?? '', REDIS_KEY_PREFIX: prefix }
+    const [a, b] = await Promise.all([instance(t, env), instance(t, env)])
+    const email = uniqueEmail('multi-pat')
+    const { access_token: token } = await (await post(a, '/v1/auth/register', { email, password: DEFAULT_PASSWORD })).json() as { access_token: string }
+    const created = await post(a, '/v1/users/me/tokens', { name: 'ci', scopes: ['profile:read'], current_password: DEFAULT_PASSWORD }, { authorization: `Bearer ${token}` })
+    assert.equal(created.status, 201)
+    const pat = await created.json() as { id: string, token: string }
+    const me = (base: string) => fetch(`${base}/v1/users/me`, { headers: { authorization: `Bearer ${pat.token}` } }).then(r => r.status)
+    assert.equal(await me(b), 200, 'made on A, used on B')
+    assert.equal(await me(a), 200)
+    const revoked = await fetch(`${b}/v1/users/me/tokens/${pat.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } })
+    assert.equal(revoked.status, 204)
+    assert.equal(await me(a), 401, 'revoked on B, refused on A')
+    // As a Redis FLUSHALL would, but only this test's keys.
+    const { redis } = await sharedStorage()
+    assert.ok(redis)
+    const keys = await redis.keys(`${prefix}*`)
+    assert.ok(keys.length > 0)
+    await redis.del(...keys.map(k => k.slice(testEnv.redisPrefix.length)))
+    assert.equal(await me(a), 401, 'the flushed cache does not revive it on A')
+    assert.equal(await me(b), 401, 'nor on B')
+  })
+
   it('when logins alternate between the instances, then the per-IP limit counts across both', async (t) => {
     const { databaseUrl } = await sharedStorage()
     const env = { DATABASE_URL: databaseUrl ?? '', REDIS_URL: testEnv.redisUrl ?? '', REDIS_KEY_PREFIX: `${testEnv.redisPrefix}multi-rl:` }

@@ -1,6 +1,9 @@
 import type { Role } from './schemas.js'
 
-/** The authenticated caller, as established by a verified access token whose session is live. */
+/**
+ * The authenticated caller: a verified access token whose session is live, or a live personal access
+ * token (then `scopes` is set, and `sessionId` is the token's id: a personal access token has no session).
+ */
 export interface Actor {
   readonly userId: string
   readonly sessionId: string

@@ -70,6 +70,7 @@ export const ERRORS = {
   not_found: { status: 404, title: 'Not Found', doc: 'No route for this method and path.' },
   user_not_found: { status: 404, title: 'User not found', doc: 'No user has this id (or the caller\'s own account no longer exists).' },
   task_not_found: { status: 404, title: 'Task not found', doc: 'No task has this id.' },
+  token_not_found: { status: 404, title: 'Personal access token not found', doc: 'The user has no live personal access token with this id (unknown, another user\'s, expired or already revoked).' },
   session_not_found: { status: 404, title: 'Session not found', doc: 'The caller has no live session with this id.' },
   provider_not_configured: { status: 404, title: 'Sign-in provider not configured', doc: 'This social sign-in provider is not offered: its client id and secret are not configured.' },
   // --- 405, 409, 412, 413, 414, 415, 422, 431: the request against the state

@@ -20,6 +20,19 @@ export interface SessionChecker {
   isLive: (sid: string, userId: string) => Promise<boolean>
 }
 
+/** A presented bearer token that is refused (malformed, unknown, expired, revoked): 401 invalid_token. `message` is for the log. */
+export class RejectedTokenError extends Error {
+  override name = 'RejectedTokenError'
+}
+
+/** Personal access tokens (`tfp_…`): a live token's owner and scopes; throws RejectedTokenError for any other. */
+export interface PersonalTokenVerifier {
+  authenticate: (token: string) => Promise<{ id: string, user_id: string, role: Actor['role'], email: string, scopes: readonly string[] }>
+}
+
+/** Personal access tokens are told apart from access tokens (JWTs, which start with `ey`) by their prefix. */
+const PAT_PREFIX = 'tfp_'
+
 const BEARER = /^Bearer +([^\s]+) *$/i
 
 /** The Bearer token of a request, or undefined for a missing, empty or non-Bearer header (RFC 6750: "no token"). */
@@ -29,15 +42,30 @@ export function bearerToken (header: string | undefined): string | undefined {
 }
 
 /**
- * Makes the onRequest hook of protected routes: a verified access token whose session is still live
- * becomes `request.principal`, once the route's `config.auth` (role, scope) allows it. Verification
+ * Makes the onRequest hook of protected routes: a verified access token whose session is still live,
+ * or a live personal access token (`tfp_…`, with its scopes), becomes `request.principal`, once the
+ * route's `config.auth` (role, scope) allows it. Verification
  * failures are 401 invalid_token, a missing role or scope 403 — all before the input is validated;
  * a session check that cannot be made propagates (503), it never lets the request through.
  */
-export function makeAuthenticate ({ tokens, sessions }: { tokens: TokenVerifier, sessions: SessionChecker }): onRequestHookHandler {
+export function makeAuthenticate ({ tokens, sessions, pats }: { tokens: TokenVerifier, sessions: SessionChecker, pats?: PersonalTokenVerifier | undefined }): onRequestHookHandler {
   return async function authenticate (req) {
     const token = bearerToken(req.headers.authorization)
     if (!token) throw new AppError('unauthenticated', { detail: 'Authentication required: send an access token as "Authorization: Bearer <token>"' })
+    if (pats && token.startsWith(PAT_PREFIX)) {
+      let pat
+      try {
+        pat = await pats.authenticate(token)
+      } catch (err) {
+        if (!(err instanceof RejectedTokenError)) throw err
+        req.log.info({ code: 'invalid_token', reason: err.message, credential: 'pat' }, 'personal access token rejected')
+        throw new AppError('invalid_token', { detail: 'The personal access token is invalid, expired or revoked' })
+      }
+      const actor: Actor = { userId: pat.user_id, sessionId: pat.id, role: pat.role, email: pat.email, scopes: pat.scopes }
+      authorizeRequest(req, actor)
+      req.principal = actor
+      return
+    }
     let claims
     try {
       claims = await tokens.verify(token)

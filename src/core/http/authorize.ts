@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify'
 import type { Actor } from '../actor.js'
 import { AppError } from '../errors.js'
 import type { Role } from '../schemas.js'
+import type { Scope } from '../scopes.js'
 
 /**
  * Who may call a route, declared on the route (`config: { auth: { role: 'admin' } }`) or for a whole
@@ -17,7 +18,7 @@ export interface RouteAuth {
    * `WWW-Authenticate: Bearer error="insufficient_scope"`, RFC 6750 §3.1). Access tokens carry every
    * scope. A route without `scope` is closed to scoped tokens altogether (API.md).
    */
-  scope?: string
+  scope?: Scope
 }
 
 declare module 'fastify' {

@@ -32,13 +32,14 @@ export async function registerDocs (app: FastifyInstance, { publicUrl, component
       tags: [
         { name: 'auth', description: 'Register, log in, tokens and sessions' },
         { name: 'users', description: 'The signed-in user' },
+        { name: 'tokens', description: 'Personal access tokens for scripts and integrations' },
         { name: 'tasks', description: 'Your tasks' },
         { name: 'admin', description: 'User and task administration (role admin)' },
         { name: 'operations', description: 'Health and discovery' }
       ],
       components: {
         securitySchemes: {
-          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token from /v1/auth/login or /v1/auth/token: a JWT (typ at+jwt) signed with the one configured algorithm (EdDSA or HS256), following the JWT best current practices of RFC8725 (RFC 8725): alg none and other algorithms are refused, iss, aud, exp and typ are checked.' },
+          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token from /v1/auth/login or /v1/auth/token — a JWT (typ at+jwt) signed with the one configured algorithm (EdDSA or HS256), following the JWT best current practices of RFC8725 (RFC 8725): alg none and other algorithms are refused, iss, aud, exp and typ are checked — or a personal access token (`tfp_…`) for the routes its scopes cover.' },
           oauth2: {
             type: 'oauth2',
             description: 'OAuth2 password grant (first-party public clients: no client secret). The access token is a JWT following RFC8725 (RFC 8725 JWT best current practices); the refresh token is opaque and single use.',

@@ -6,7 +6,8 @@ import { IdParams, NoContent, Problem } from '../../core/schemas.js'
 import { TaskPage } from '../tasks/index.js'
 import { UserView } from '../users/index.js'
 import { AuditPage, AuditQuery, AuditVerifyResult } from '../audit/index.js'
-import { AdminTaskQuery, AdminUserPatch, AdminUserQuery, UserPage } from './admin.schemas.js'
+import { TokenPage, TokenPageQuery } from '../tokens/index.js'
+import { AdminTaskQuery, AdminUserPatch, AdminUserQuery, TokenIdParams, UserPage } from './admin.schemas.js'
 import type { AdminService } from './admin.service.js'
 
 const errors = { 400: Problem, 401: Problem, 403: Problem }
@@ -36,6 +37,17 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ admin: AdminService }> = a
     schema: { tags: ['admin'], summary: 'Turn a user\'s MFA off (a lost phone): recovery codes gone, every session of theirs revoked', security, params: IdParams, response: { 204: NoContent, ...errors, 404: Problem, 409: Problem } }
   }, async (req, reply) => {
     await admin.resetMfa(principal(req), req.params.id, requestMeta(req))
+    return reply.code(204).send(null)
+  })
+
+  app.get('/users/:id/tokens', {
+    schema: { tags: ['admin'], summary: 'A user\'s personal access tokens (no secrets)', security, params: IdParams, querystring: TokenPageQuery, response: { 200: TokenPage, ...errors, 404: Problem } }
+  }, async (req) => admin.listTokens(req.params.id, req.query))
+
+  app.delete('/users/:id/tokens/:token_id', {
+    schema: { tags: ['admin'], summary: 'Revoke a user\'s personal access token (at once, everywhere)', security, params: TokenIdParams, response: { 204: NoContent, ...errors, 404: Problem } }
+  }, async (req, reply) => {
+    await admin.revokeToken(principal(req), req.params.id, req.params.token_id, requestMeta(req))
     return reply.code(204).send(null)
   })
 

@@ -25,6 +25,8 @@ export type AdminTaskQuery = Static<typeof AdminTaskQuery>
 
 /** A page of users. */
 export const UserPage = Page(UserView)
+/** `{ id, token_id }`: a user and one of their personal access tokens. */
+export const TokenIdParams = Type.Object({ id: Uuid, token_id: Uuid })
 
 /** This module's shapes in the OpenAPI document (`#/components/schemas/<name>`). */
 export const adminComponents = { UserPage }

@@ -5,6 +5,7 @@ import type { Db } from '../../core/db.js'
 import { AppError } from '../../core/errors.js'
 import { idFromCursor, pageById, type Cursors, type Page } from '../../core/pagination.js'
 import type { TasksService } from '../tasks/index.js'
+import type { TokenPageQuery, TokenRecord } from '../tokens/index.js'
 import type { UserRow, UsersStore } from '../users/index.js'
 import type { AdminTaskQuery, AdminUserPatch, AdminUserQuery } from './admin.schemas.js'
 
@@ -14,19 +15,27 @@ export interface AdminSessionsPort {
   markRevoked: (sids: readonly string[]) => Promise<void>
 }
 
+/** What admin needs of personal access tokens: a user's list, one revocation, and all of a user's inside a change's transaction. */
+export interface AdminTokensPort {
+  listForUser: (userId: string, query: TokenPageQuery) => Promise<Page<TokenRecord>>
+  revokeForUser: (actor: Actor, userId: string, id: string, meta: RequestMeta) => Promise<void>
+  revokeAllForUser: (tx: Db, userId: string, reason: string, event?: { actorId?: string | null, meta?: RequestMeta }) => Promise<string[]>
+  markRevoked: (hashes: readonly string[]) => Promise<void>
+}
+
 /** What admin needs from MFA: the lost-phone reset (404, 409 when MFA is not on). */
 export interface AdminMfaPort {
   adminReset: (actor: Actor, userId: string, meta: RequestMeta) => Promise<void>
 }
 
-/** What the admin service composes: the users port, the tasks service, session revocation, the audit log, its hash chain the cursor sealer and MFA's reset. */
-export interface AdminDeps { db: Db, users: UsersStore, clock: Clock, tasks: TasksService, sessions: AdminSessionsPort, audit: AuditService, auditChain: Pick<AuditChain, 'seal' | 'verify'>, cursors: Cursors, mfa: AdminMfaPort }
+/** What the admin service composes: the users port, the tasks service, session revocation, the audit log, session and token revocation, the audit log, its hash chain, the cursor sealer and MFA's reset. */
+export interface AdminDeps { db: Db, users: UsersStore, clock: Clock, tasks: TasksService, sessions: AdminSessionsPort, tokens: AdminTokensPort, audit: AuditService, auditChain: Pick<AuditChain, 'seal' | 'verify'>, cursors: Cursors, mfa: AdminMfaPort }
 
 /**
  * The admin API's rules: user management with the last-active-admin guard, and anyone's tasks.
  * A role change, deactivation or deletion ends all the user's sessions at once.
  */
-export function createAdminService ({ db, users, clock, tasks, sessions, audit, auditChain, cursors, mfa }: AdminDeps) {
+export function createAdminService ({ db, users, clock, tasks, sessions, tokens, audit, auditChain, cursors, mfa }: AdminDeps) {
   /** Throws 409 when `target` is the only active admin and the change would remove that. */
   async function guardLastAdmin (tx: Db, target: UserRow, stillActiveAdmin: boolean): Promise<void> {
     const admins = await users.lockActiveAdmins(tx)
@@ -54,6 +63,7 @@ export function createAdminService ({ db, users, clock, tasks, sessions, audit, 
 
     async updateUser (actor: Actor, id: string, patch: AdminUserPatch, meta: RequestMeta): Promise<UserRow> {
       let revoked: string[] = []
+      let revokedTokens: string[] = []
       const user = await db.transaction(async (tx) => {
         const target = await findUser(tx, id)
         const role = patch.role ?? target.role
@@ -62,26 +72,32 @@ export function createAdminService ({ db, users, clock, tasks, sessions, audit, 
         const updated = await users.update(id, { role, is_active: isActive, updated_at: clock.now() }, tx)
         if (!updated) throw new AppError('user_not_found', { detail: 'User not found' })
         if (role !== target.role || (!isActive && target.is_active)) {
-          revoked = await sessions.revokeAllForUser(id, role !== target.role ? 'role_changed' : 'deactivated', undefined, tx)
+          const reason = role !== target.role ? 'role_changed' : 'deactivated'
+          revoked = await sessions.revokeAllForUser(id, reason, undefined, tx)
+          revokedTokens = await tokens.revokeAllForUser(tx, id, reason, { actorId: actor.userId, meta })
         }
-        await audit.record({ type: 'user.updated_by_admin', actorId: actor.userId, userId: id, meta, details: { ...patch, sessions_revoked: revoked.length } }, tx)
+        await audit.record({ type: 'user.updated_by_admin', actorId: actor.userId, userId: id, meta, details: { ...patch, sessions_revoked: revoked.length, pats_revoked: revokedTokens.length } }, tx)
         return updated
       })
       await sessions.markRevoked(revoked)
+      await tokens.markRevoked(revokedTokens)
       return user
     },
 
     async deleteUser (actor: Actor, id: string, meta: RequestMeta): Promise<UserRow> {
       let revoked: string[] = []
+      let revokedTokens: string[] = []
       const user = await db.transaction(async (tx) => {
         const target = await findUser(tx, id)
         await guardLastAdmin(tx, target, false)
         revoked = await sessions.revokeAllForUser(id, 'account_deleted', undefined, tx)
+        revokedTokens = await tokens.revokeAllForUser(tx, id, 'account_deleted', { actorId: actor.userId, meta })
         await users.remove(id, tx)
         await audit.record({ type: 'user.deleted', actorId: actor.userId, userId: id, meta, details: { by: 'admin', email: target.email } }, tx)
         return target
       })
       await sessions.markRevoked(revoked)
+      await tokens.markRevoked(revokedTokens)
       return user
     },
 
@@ -89,6 +105,18 @@ export function createAdminService ({ db, users, clock, tasks, sessions, audit, 
     resetMfa: (actor: Actor, id: string, meta: RequestMeta) => mfa.adminReset(actor, id, meta),
 
     listTasks: (query: AdminTaskQuery) => tasks.listAll(query),
+
+    /** A page of a user's live personal access tokens (404 for an unknown user). */
+    async listTokens (userId: string, query: TokenPageQuery): Promise<Page<TokenRecord>> {
+      await findUser(db, userId)
+      return tokens.listForUser(userId, query)
+    },
+
+    /** Revokes one of a user's tokens (404 for an unknown user or token), at once on every instance. */
+    async revokeToken (actor: Actor, userId: string, tokenId: string, meta: RequestMeta): Promise<void> {
+      await findUser(db, userId)
+      await tokens.revokeForUser(actor, userId, tokenId, meta)
+    },
 
     async deleteTask (actor: Actor, id: string, meta: RequestMeta): Promise<void> {
       const task = await tasks.removeAny(actor, id)

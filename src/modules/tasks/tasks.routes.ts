@@ -17,6 +17,7 @@ const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem }
 export const tasksRoutes: FastifyPluginAsyncTypebox<{ tasks: TasksService, publicUrl: string }> = async (app, { tasks, publicUrl }) => {
   app.post('/', {
     prefixTrailingSlash: 'no-slash',
+    config: { auth: { scope: 'tasks:write' }, idempotency: true },
     schema: { tags: ['tasks'], operationId: 'createTask', summary: 'Create a task', security, body: TaskInput, response: { 201: TaskView, 400: Problem, 401: Problem, 415: Problem } }
   }, async (req, reply) => {
     const task = await tasks.create(principal(req), req.body)
@@ -25,10 +26,12 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<{ tasks: TasksService, publi
 
   app.get('/', {
     prefixTrailingSlash: 'no-slash',
+    config: { auth: { scope: 'tasks:read' } },
     schema: { tags: ['tasks'], operationId: 'listTasks', summary: 'List your tasks (filters, sort, cursor pagination)', security, querystring: TaskQuery, response: { 200: TaskPage, 400: Problem, 401: Problem } }
   }, async (req) => tasks.list(principal(req), req.query))
 
   app.get('/:id', {
+    config: { auth: { scope: 'tasks:read' } },
     schema: { tags: ['tasks'], operationId: 'getTask', summary: 'Read a task (with its ETag)', security, params: TaskParams, headers: IfNoneMatch, response: { 200: TaskView, 304: NotModified, ...errors } }
   }, async (req, reply) => {
     const task = await tasks.get(principal(req), req.params.id)
@@ -39,6 +42,7 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<{ tasks: TasksService, publi
   })
 
   app.put('/:id', {
+    config: { auth: { scope: 'tasks:write' } },
     schema: { tags: ['tasks'], operationId: 'replaceTask', summary: 'Replace a task', security, params: TaskParams, headers: IfMatch, body: TaskInput, response: { 200: TaskView, ...errors, 412: Problem } }
   }, async (req, reply) => {
     const task = await tasks.replace(principal(req), req.params.id, req.body, req.headers['if-match'])
@@ -46,6 +50,7 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<{ tasks: TasksService, publi
   })
 
   app.patch('/:id', {
+    config: { auth: { scope: 'tasks:write' } },
     schema: { tags: ['tasks'], operationId: 'updateTask', summary: 'Change some fields of a task', security, params: TaskParams, headers: IfMatch, body: TaskPatch, response: { 200: TaskView, ...errors, 412: Problem } }
   }, async (req, reply) => {
     const task = await tasks.update(principal(req), req.params.id, req.body, req.headers['if-match'])
@@ -53,6 +58,7 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<{ tasks: TasksService, publi
   })
 
   app.delete('/:id', {
+    config: { auth: { scope: 'tasks:write' } },
     schema: { tags: ['tasks'], operationId: 'deleteTask', summary: 'Delete a task', security, params: TaskParams, headers: IfMatch, response: { 204: NoContent, ...errors, 412: Problem } }
   }, async (req, reply) => {
     await tasks.remove(principal(req), req.params.id, req.headers['if-match'])

@@ -11,6 +11,7 @@ const errors = { 400: Problem, 401: Problem, 415: Problem }
 /** `/v1/users/me` routes. */
 export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }> = async (app, { users }) => {
   app.get('/me', {
+    config: { auth: { scope: 'profile:read' } },
     schema: { tags: ['users'], operationId: 'getCurrentUser', summary: 'The signed-in user', security, response: { 200: UserView, 401: Problem } }
   }, async (req) => users.getMe(principal(req)))
 

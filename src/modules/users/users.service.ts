@@ -15,11 +15,16 @@ export interface UsersAuthPort {
   conflictFromUniqueViolation: (err: unknown) => AppError | undefined
 }
 
-/** The users port, clock, what users needs from auth, and the audit log. */
-export interface UsersDeps { store: UsersStore, clock: Clock, auth: UsersAuthPort, audit: AuditService }
+/** What the users service needs of personal access tokens: revoking all of a user's, at once on every instance. */
+export interface UsersTokensPort {
+  revokeAll: (userId: string, reason: string) => Promise<void>
+}
+
+/** The users port, clock, what users needs from auth and from personal access tokens, and the audit log. */
+export interface UsersDeps { store: UsersStore, clock: Clock, auth: UsersAuthPort, tokens: UsersTokensPort, audit: AuditService }
 
 /** The signed-in user's own account: profile, password, deletion. */
-export function createUsersService ({ store, clock, auth, audit }: UsersDeps) {
+export function createUsersService ({ store, clock, auth, tokens, audit }: UsersDeps) {
   async function load (actor: Actor): Promise<UserRow> {
     const user = await store.findById(actor.userId)
     if (!user) throw new AppError('user_not_found', { detail: 'This account no longer exists' })
@@ -63,6 +68,7 @@ export function createUsersService ({ store, clock, auth, audit }: UsersDeps) {
       const user = await load(actor)
       await assertPassword(user, password, 'password')
       await auth.revokeAllSessions(user.id, 'account_deleted')
+      await tokens.revokeAll(user.id, 'account_deleted')
       await store.remove(user.id)
       await audit.note({ type: 'user.deleted', actorId: user.id, userId: user.id, meta, details: { by: 'self' } })
     }

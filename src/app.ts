@@ -22,7 +22,8 @@ import {
 } from './modules/auth/index.js'
 import { adminModule, createAdminService } from './modules/admin/index.js'
 import { createTasksService, tasksModule } from './modules/tasks/index.js'
-import { createUsersService, usersModule } from './modules/users/index.js'
+import { createUsersService, usersModule, usersRepository } from './modules/users/index.js'
+import { createMail } from './modules/mail/index.js'
 
 export interface AppDeps {
   config: Config
@@ -105,6 +106,16 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
     db: database.db, cache: sessionCache, clock, refreshTtl: config.auth.refreshTtl, sessionMaxAge: config.auth.sessionMaxAge, accessTtl: config.auth.accessTtl
   })
   const audit = createAuditService({ db: database.db, clock, log: app.log })
+  const mail = createMail({
+    db: database.db,
+    clock,
+    log: app.log,
+    registry: metrics.registry,
+    config: { ...config.mail, production: config.production },
+    findEmail: async (tx, userId) => (await usersRepository.findById(tx, userId))?.email
+  })
+  app.addHook('onReady', async () => { mail.sender.start() })
+  app.addHook('onClose', async () => { await mail.sender.stop() })
   const limits = config.rateLimit
   const limiter = (name: string, spec: { points: number, window: number }) =>
     limits.enabled ? createLimiter({ name, points: spec.points, durationSeconds: spec.window }, redis) : undefined

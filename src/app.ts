@@ -24,6 +24,7 @@ import { adminModule, createAdminService } from './modules/admin/index.js'
 import { createTasksService, tasksModule } from './modules/tasks/index.js'
 import { createUsersService, usersModule, usersRepository } from './modules/users/index.js'
 import { createMail } from './modules/mail/index.js'
+import { accountModule, createAccount } from './modules/account/index.js'
 
 export interface AppDeps {
   config: Config
@@ -121,12 +122,30 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
     limits.enabled ? createLimiter({ name, points: spec.points, durationSeconds: spec.window }, redis) : undefined
   const policy = { minLength: config.passwords.minLength, requireCharacterClasses: config.passwords.requireCharacterClasses }
   const auth = createAuthService({
-    db: database.db, clock, hasher, sessions, accessTokens, policy, audit, metrics, throttle: createAccountThrottle(limiter('login-account', limits.accountFailures))
+    db: database.db, clock, hasher, sessions, accessTokens, policy, audit, metrics, throttle: createAccountThrottle(limiter('login-account', limits.accountFailures)), notifier: mail.notifier
+  })
+  const account = createAccount({
+    db: database.db,
+    clock,
+    audit,
+    mail,
+    registry: metrics.registry,
+    users: { ...usersRepository, conflictFromUniqueViolation },
+    auth: {
+      hashPassword: hasher.hash,
+      verifyPassword: async (stored, password) => (await hasher.verify(stored, password)).ok,
+      checkPolicy: (password, context, field) => checkPassword(password, context, policy, field),
+      revokeAllSessions: (userId, reason, tx) => sessions.revokeAllForUser(userId, reason, undefined, tx),
+      markRevoked: sessions.markRevoked
+    },
+    appUrl: config.mail.appUrl,
+    ttl: { reset: config.account.resetTtl, verification: config.account.verificationTtl }
   })
   const users = createUsersService({
     db: database.db,
     clock,
     audit,
+    onPasswordChanged: account.passwordChanged,
     auth: {
       hashPassword: hasher.hash,
       verifyPassword: async (stored, password) => (await hasher.verify(stored, password)).ok,
@@ -150,6 +169,7 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
     token: ipRateLimit(loginLimiter, onLimited('token')),
     register: ipRateLimit(limiter('register-ip', limits.registerPerIp), onLimited('register'))
   }
+  const forgotLimit = ipRateLimit(limiter('forgot-ip', limits.forgotPerIp), onLimited('forgot'))
 
   const probes: Probe[] = [{ name: 'database', check: database.ping }]
   if (redis) probes.push({ name: 'redis', check: async () => { await redis.ping() } })
@@ -160,5 +180,6 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   await app.register(usersModule, { prefix: '/v1/users', users, authenticate })
   await app.register(tasksModule, { prefix: '/v1/tasks', tasks, authenticate, publicUrl: config.http.publicUrl })
   await app.register(adminModule, { prefix: '/v1/admin', admin, authenticate })
+  await app.register(accountModule, { account, authenticate, forgotLimit })
   return app
 }

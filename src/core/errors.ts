@@ -24,6 +24,10 @@ export type ErrorCode =
   | 'task_forbidden'
   | 'precondition_failed'
   | 'last_admin'
+  | 'reset_token_invalid'
+  | 'verification_token_invalid'
+  | 'already_verified'
+  | 'email_not_verified'
 
 export interface FieldError { field: string, message: string }
 

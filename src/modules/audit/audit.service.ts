@@ -9,7 +9,8 @@ import { auditEventsTable, type AuditEventRow } from './audit.table.js'
 
 export const AUDIT_EVENT_TYPES = [
   'register', 'login.success', 'login.failure', 'logout', 'logout_all', 'token.refresh', 'token.reuse_detected',
-  'session.revoked', 'password.change', 'rate_limit.exceeded', 'user.updated_by_admin', 'user.deleted', 'task.deleted_by_admin'
+  'session.revoked', 'password.change', 'rate_limit.exceeded', 'user.updated_by_admin', 'user.deleted', 'task.deleted_by_admin',
+  'password.reset_requested', 'password.reset', 'email.verified', 'email.change_requested', 'email.changed'
 ] as const
 export type AuditEventType = typeof AUDIT_EVENT_TYPES[number]
 

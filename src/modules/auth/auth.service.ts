@@ -5,6 +5,7 @@ import { pgConstraint, pgErrorCode, type Db } from '../../core/db.js'
 import { ConflictError, NotFoundError, UnauthorizedError, ValidationError } from '../../core/errors.js'
 import { newId } from '../../core/ids.js'
 import type { AuditService } from '../audit/index.js'
+import type { Notifier } from '../mail/index.js'
 import { usersRepository, type UserRow } from '../users/index.js'
 import type { AccountThrottle } from './account-throttle.js'
 import type { AccessTokens } from './access-tokens.js'
@@ -22,6 +23,8 @@ export interface AuthDeps {
   audit: AuditService
   throttle: AccountThrottle
   metrics: Metrics
+  /** Security notices (refresh-token reuse); absent → none are mailed. */
+  notifier?: Notifier | undefined
 }
 
 export interface RegisterInput { email: string, password: string, username?: string | undefined, name?: string | undefined }
@@ -52,7 +55,7 @@ export function conflictFromUniqueViolation (err: unknown): ConflictError | unde
  * The authentication flows: register, login (JSON and the password grant), refresh, logout and the
  * session list. Transport-free: routes map its results and errors to HTTP.
  */
-export function createAuthService ({ db, clock, hasher, sessions, accessTokens, policy, audit, throttle, metrics }: AuthDeps) {
+export function createAuthService ({ db, clock, hasher, sessions, accessTokens, policy, audit, throttle, metrics, notifier }: AuthDeps) {
   /** Starts a session and signs its first access token; returns the pair and the session id. */
   async function issue (tx: Db, user: UserRow, meta: RequestMeta): Promise<TokenPair & { sessionId: string }> {
     const { session, refreshToken } = await sessions.create(tx, user.id, meta)
@@ -128,6 +131,7 @@ export function createAuthService ({ db, clock, hasher, sessions, accessTokens, 
       const result = await sessions.rotate(presented)
       if (result.kind === 'reused') {
         await audit.note({ type: 'token.reuse_detected', userId: result.session.user_id, meta, details: { session_id: result.session.id } })
+        await notifier?.notify(db, result.session.user_id, 'refresh_reuse_detected')
       }
       if (result.kind !== 'rotated') throw invalid()
       const user = await usersRepository.findById(db, result.session.user_id)

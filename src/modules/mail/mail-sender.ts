@@ -66,6 +66,7 @@ export function backoffSeconds (attempts: number, policy: RetryPolicy = DEFAULT_
  */
 export function createMailSender ({ db, clock, transport, log, registry, pollIntervalMs, retry = DEFAULT_RETRY, housekeeping = [] }: MailSenderOptions) {
   const preparers = new Map<string, Preparer>()
+  const cleanups = [...housekeeping]
   const sentTotal = new Counter({ name: 'mail_sent_total', help: 'Mails handled by the sender, by template and result', labelNames: ['template', 'result'] as const, registers: [registry] })
   const t = mailOutboxTable
   // eslint-disable-next-line no-new -- the gauge is registered and read through the registry
@@ -156,7 +157,7 @@ export function createMailSender ({ db, clock, transport, log, registry, pollInt
     if (now.getTime() - lastHousekeeping < 3600_000) return
     lastHousekeeping = now.getTime()
     await db.delete(t).where(and(ne(t.status, 'pending'), lt(t.created_at, addSeconds(now, -KEEP_FINISHED_SECONDS))))
-    for (const job of housekeeping) await job(db, now)
+    for (const job of cleanups) await job(db, now)
   }
 
   async function pass (): Promise<void> {
@@ -198,6 +199,8 @@ export function createMailSender ({ db, clock, transport, log, registry, pollInt
   return {
     /** Which template is prepared by whom; templates without one are notices (NOTICES). */
     use (template: string, preparer: Preparer): void { preparers.set(template, preparer) },
+    /** Adds a clean-up to the hourly housekeeping (e.g. spent mail tokens). */
+    addHousekeeping (job: (db: Db, now: Date) => Promise<void>): void { cleanups.push(job) },
     start (): void {
       if (stopped || timer) return
       timer = setInterval(poke, pollIntervalMs)

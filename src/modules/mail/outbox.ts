@@ -1,4 +1,4 @@
-import { and, eq } from 'drizzle-orm'
+import { and, eq, gt, inArray, ne } from 'drizzle-orm'
 import type { Clock } from '../../core/clock.js'
 import type { Db } from '../../core/db.js'
 import { newId } from '../../core/ids.js'
@@ -40,6 +40,25 @@ export function createOutbox ({ clock, wake }: { clock: Clock, wake: () => void 
       // poll picks up anything it misses.
       setTimeout(wake, 25).unref()
       return id
+    },
+
+    /**
+     * When the account was sent (or is about to be sent) mails of `template` since `since`, oldest
+     * first, not counting `exceptId`: the basis of per-account mail caps. Skipped, failed and cancelled
+     * mails do not count.
+     */
+    async recentTimes (tx: Db, userId: string, template: string, since: Date, exceptId?: string): Promise<Date[]> {
+      const t = mailOutboxTable
+      const rows = await tx.select({ at: t.created_at }).from(t).where(and(
+        eq(t.user_id, userId), eq(t.template, template), gt(t.created_at, since), inArray(t.status, ['pending', 'sent']),
+        exceptId ? ne(t.id, exceptId) : undefined
+      )).orderBy(t.created_at)
+      return rows.map(r => r.at)
+    },
+
+    /** Records which account a mail request turned out to be for (a forgot-password request, once resolved). */
+    async assignUser (tx: Db, id: string, userId: string): Promise<void> {
+      await tx.update(mailOutboxTable).set({ user_id: userId }).where(eq(mailOutboxTable.id, id))
     },
 
     /** Withdraws a user's unsent mails of one template (e.g. reset links, once the password changed). */

@@ -16,10 +16,17 @@ export interface UsersAuthPort {
   conflictFromUniqueViolation: (err: unknown) => ConflictError | undefined
 }
 
-export interface UsersDeps { db: Db, clock: Clock, auth: UsersAuthPort, audit: AuditService }
+export interface UsersDeps {
+  db: Db
+  clock: Clock
+  auth: UsersAuthPort
+  audit: AuditService
+  /** After a password change, in its transaction: reset links die and a notice is mailed (account module). */
+  onPasswordChanged?: (tx: Db, userId: string) => Promise<void>
+}
 
 /** The signed-in user's own account: profile, password, deletion. */
-export function createUsersService ({ db, clock, auth, audit }: UsersDeps) {
+export function createUsersService ({ db, clock, auth, audit, onPasswordChanged }: UsersDeps) {
   async function load (actor: Actor): Promise<UserRow> {
     const user = await usersRepository.findById(db, actor.userId)
     if (!user) throw new NotFoundError('user_not_found', 'This account no longer exists')
@@ -53,7 +60,10 @@ export function createUsersService ({ db, clock, auth, audit }: UsersDeps) {
       const weak = auth.checkPolicy(newPassword, { email: user.email, username: user.username }, 'new_password')
       if (weak) throw new ValidationError(`new_password ${weak.message}`, [weak], 'weak_password')
       const passwordHash = await auth.hashPassword(newPassword)
-      await usersRepository.update(db, user.id, { password_hash: passwordHash, updated_at: clock.now() })
+      await db.transaction(async (tx) => {
+        await usersRepository.update(tx, user.id, { password_hash: passwordHash, updated_at: clock.now() })
+        await onPasswordChanged?.(tx, user.id)
+      })
       await auth.revokeAllSessions(user.id, 'password_change', actor.sessionId)
       await audit.note({ type: 'password.change', actorId: user.id, userId: user.id, meta })
     },

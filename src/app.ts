@@ -22,7 +22,7 @@ import {
 } from './modules/auth/index.js'
 import { adminModule, createAdminService } from './modules/admin/index.js'
 import { createTasksService, tasksModule } from './modules/tasks/index.js'
-import { createUsersService, usersModule, usersRepository } from './modules/users/index.js'
+import { createUsersService, createUsersStore, usersModule } from './modules/users/index.js'
 import { createMail } from './modules/mail/index.js'
 import { accountModule, createAccount } from './modules/account/index.js'
 
@@ -107,13 +107,14 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
     db: database.db, cache: sessionCache, clock, refreshTtl: config.auth.refreshTtl, sessionMaxAge: config.auth.sessionMaxAge, accessTtl: config.auth.accessTtl
   })
   const audit = createAuditService({ db: database.db, clock, log: app.log })
+  const usersStore = createUsersStore(database.db)
   const mail = createMail({
     db: database.db,
     clock,
     log: app.log,
     registry: metrics.registry,
     config: { ...config.mail, production: config.production },
-    findEmail: async (tx, userId) => (await usersRepository.findById(tx, userId))?.email
+    findEmail: async (tx, userId) => (await usersStore.findById(userId, tx))?.email
   })
   app.addHook('onReady', async () => { mail.sender.start() })
   app.addHook('onClose', async () => { await mail.sender.stop() })
@@ -122,7 +123,7 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
     limits.enabled ? createLimiter({ name, points: spec.points, durationSeconds: spec.window }, redis) : undefined
   const policy = { minLength: config.passwords.minLength, requireCharacterClasses: config.passwords.requireCharacterClasses }
   const auth = createAuthService({
-    db: database.db, clock, hasher, sessions, accessTokens, policy, audit, metrics, throttle: createAccountThrottle(limiter('login-account', limits.accountFailures)), notifier: mail.notifier
+    db: database.db, users: usersStore, clock, hasher, sessions, accessTokens, policy, audit, metrics, throttle: createAccountThrottle(limiter('login-account', limits.accountFailures)), notifier: mail.notifier
   })
   const account = createAccount({
     db: database.db,
@@ -130,7 +131,7 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
     audit,
     mail,
     registry: metrics.registry,
-    users: { ...usersRepository, conflictFromUniqueViolation },
+    users: { ...usersStore, conflictFromUniqueViolation },
     auth: {
       hashPassword: hasher.hash,
       verifyPassword: async (stored, password) => (await hasher.verify(stored, password)).ok,
@@ -142,9 +143,10 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
     ttl: { reset: config.account.resetTtl, verification: config.account.verificationTtl }
   })
   const users = createUsersService({
-    db: database.db,
+    store: usersStore,
     clock,
     audit,
+    transaction: async (work) => database.db.transaction(work),
     onPasswordChanged: account.passwordChanged,
     auth: {
       hashPassword: hasher.hash,
@@ -155,7 +157,7 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
     }
   })
   const tasks = createTasksService({ db: database.db, clock })
-  const admin = createAdminService({ db: database.db, clock, tasks, sessions, audit })
+  const admin = createAdminService({ db: database.db, users: usersStore, clock, tasks, sessions, audit })
   const authenticate = makeAuthenticate({ tokens: accessTokens, sessions })
   const onLimited = (route: string) => async (req: FastifyRequest) => {
     metrics.rateLimited.inc({ route })

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import { eq } from 'drizzle-orm'
 import type { Database } from '../src/core/db.js'
 import { tasksTable } from '../src/modules/tasks/tasks.table.js'
-import { usersRepository, type UserRow } from '../src/modules/users/index.js'
+import { createUsersStore, type UserRow } from '../src/modules/users/index.js'
 
 export const DEFAULT_PASSWORD = 'correct horse battery staple 9'
 
@@ -29,6 +29,7 @@ export function uniqueEmail (label = 'user'): string {
 }
 
 export function makeFactories (app: FastifyInstance, database: Database) {
+  const users = createUsersStore(database.db)
   async function register (input: { email?: string, password?: string, username?: string, name?: string } = {}, headers: Record<string, string> = {}): Promise<Tokens> {
     const payload = { email: input.email ?? uniqueEmail(), password: input.password ?? DEFAULT_PASSWORD, ...(input.username ? { username: input.username } : {}), ...(input.name ? { name: input.name } : {}) }
     const res = await app.inject({ method: 'POST', url: '/v1/auth/register', payload, headers })
@@ -47,7 +48,7 @@ export function makeFactories (app: FastifyInstance, database: Database) {
     /** An active admin with a fresh session (admins are never made over HTTP: this writes the role directly). */
     async admin () {
       const user = await register()
-      await usersRepository.update(database.db, user.user.id, { role: 'admin' })
+      await users.update(user.user.id, { role: 'admin' })
       const res = await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: user.user.email, password: DEFAULT_PASSWORD } })
       const tokens = res.json<Tokens>()
       return { ...tokens.user, password: DEFAULT_PASSWORD, tokens }
@@ -65,8 +66,8 @@ export function makeFactories (app: FastifyInstance, database: Database) {
       return res.json<TaskJson>()
     },
     reloadTask: async (id: string) => (await database.db.select().from(tasksTable).where(eq(tasksTable.id, id)))[0],
-    reloadUser: (id: string): Promise<UserRow | undefined> => usersRepository.findById(database.db, id),
-    updateUser: (id: string, patch: Partial<UserRow>) => usersRepository.update(database.db, id, patch)
+    reloadUser: (id: string): Promise<UserRow | undefined> => users.findById(id),
+    updateUser: (id: string, patch: Partial<UserRow>) => users.update(id, patch)
   }
 }
 export type Factories = ReturnType<typeof makeFactories>

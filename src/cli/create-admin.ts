@@ -3,7 +3,7 @@ import type { Db } from '../core/db.js'
 import { newId } from '../core/ids.js'
 import type { Config } from '../config.js'
 import { checkPassword, conflictFromUniqueViolation, createPasswordHasher } from '../modules/auth/index.js'
-import { usersRepository } from '../modules/users/index.js'
+import { createUsersStore } from '../modules/users/index.js'
 
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,189}\.[^\s@]{1,63}$/
 const USERNAME = /^[A-Za-z0-9_.-]{3,32}$/
@@ -17,9 +17,10 @@ export async function createAdmin (deps: { db: Db, clock: Clock, config: Config 
   const email = input.email.trim().toLowerCase()
   if (!EMAIL.test(email) || email.length > 254) throw new CliInputError(`not a valid email address: ${input.email}`)
   if (input.username !== undefined && !USERNAME.test(input.username)) throw new CliInputError('username must be 3-32 characters of letters, digits, _ . -')
-  const existing = await usersRepository.findByEmail(deps.db, email)
+  const users = createUsersStore(deps.db)
+  const existing = await users.findByEmail(email)
   if (existing) {
-    await usersRepository.update(deps.db, existing.id, { role: 'admin', is_active: true, updated_at: deps.clock.now() })
+    await users.update(existing.id, { role: 'admin', is_active: true, updated_at: deps.clock.now() })
     return { created: false, id: existing.id }
   }
   const weak = checkPassword(input.password, { email, username: input.username }, deps.config.passwords)
@@ -27,7 +28,7 @@ export async function createAdmin (deps: { db: Db, clock: Clock, config: Config 
   const hasher = await createPasswordHasher({ concurrency: 1, queueLimit: 1 })
   const now = deps.clock.now()
   try {
-    const user = await usersRepository.insert(deps.db, {
+    const user = await users.create({
       id: newId(), email, username: input.username ?? null, name: null, password_hash: await hasher.hash(input.password), role: 'admin', created_at: now, updated_at: now
     })
     return { created: true, id: user.id }

@@ -8,5 +8,3 @@ export const newId = (): string => uuidv7()
 export const newSecret = (): string => randomBytes(32).toString('base64url')
 
 export const sha256 = (value: string): string => createHash('sha256').update(value).digest('base64url')
-
-export const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'

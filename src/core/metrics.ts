@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client'
-import { UnauthorizedError } from './errors.js'
+import { AppError } from './errors.js'
 import { bearerToken } from './http/authenticate.js'
 
 /**
@@ -58,7 +58,7 @@ export function registerMetrics (app: FastifyInstance, metrics: Metrics, token: 
   app.get('/metrics', { schema: { hide: true } }, async (req, reply) => {
     if (expected) {
       const sent = bearerToken(req.headers.authorization)
-      if (!sent || !timingSafeEqual(digest(sent), expected)) throw new UnauthorizedError('unauthenticated', 'Metrics need the metrics token')
+      if (!sent || !timingSafeEqual(digest(sent), expected)) throw new AppError('unauthenticated', { detail: 'Metrics need the metrics token' })
     }
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics())
   })

@@ -1,8 +1,4 @@
-import Type from 'typebox'
 import { ValidationError } from './errors.js'
-
-export const Limit = Type.Integer({ minimum: 1, maximum: 100, default: 50, description: 'Page size (1–100, default 50)' })
-export const Cursor = Type.String({ minLength: 1, maxLength: 512, pattern: '^[A-Za-z0-9_-]+$', description: 'Opaque cursor from next_cursor' })
 
 /** An opaque cursor: base64url JSON of the last row's sort position. Its shape is checked on the way back in. */
 export function encodeCursor (position: unknown[]): string {
@@ -21,6 +17,7 @@ export function invalidCursor (): ValidationError {
   return new ValidationError('cursor is invalid or belongs to another query', [{ field: 'cursor', message: 'is invalid' }])
 }
 
+/** A page as services return it (the `Page(T)` schema in core/schemas.ts). */
 export interface Page<T> { data: T[], next_cursor: string | null }
 
 /** The id in a cursor of a list ordered by (time-ordered) id; undefined for the first page. */

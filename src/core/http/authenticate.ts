@@ -1,6 +1,6 @@
 import type { FastifyRequest, onRequestHookHandler } from 'fastify'
 import type { Actor } from '../actor.js'
-import { UnauthorizedError } from '../errors.js'
+import { AppError } from '../errors.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -32,17 +32,17 @@ export function bearerToken (header: string | undefined): string | undefined {
 export function makeAuthenticate ({ tokens, sessions }: { tokens: TokenVerifier, sessions: SessionChecker }): onRequestHookHandler {
   return async function authenticate (req) {
     const token = bearerToken(req.headers.authorization)
-    if (!token) throw new UnauthorizedError('unauthenticated', 'Authentication required: send an access token as "Authorization: Bearer <token>"')
+    if (!token) throw new AppError('unauthenticated', { detail: 'Authentication required: send an access token as "Authorization: Bearer <token>"' })
     let claims
     try {
       claims = await tokens.verify(token)
     } catch (err) {
       req.log.info({ code: 'invalid_token', reason: (err as Error).message }, 'access token rejected')
-      throw new UnauthorizedError('invalid_token', 'The access token is invalid or expired', true)
+      throw new AppError('invalid_token', { detail: 'The access token is invalid or expired' })
     }
     if (!await sessions.isLive(claims.sid, claims.sub)) {
       req.log.info({ code: 'invalid_token', reason: 'session revoked', sid: claims.sid }, 'access token rejected')
-      throw new UnauthorizedError('invalid_token', 'The session of this access token has ended', true)
+      throw new AppError('invalid_token', { detail: 'The session of this access token has ended' })
     }
     req.principal = { userId: claims.sub, sessionId: claims.sid, role: claims.role, email: claims.email }
   }
@@ -50,6 +50,6 @@ export function makeAuthenticate ({ tokens, sessions }: { tokens: TokenVerifier,
 
 /** The principal of a request behind the authenticate hook. */
 export function principal (req: FastifyRequest): Actor {
-  if (!req.principal) throw new UnauthorizedError('unauthenticated', 'Authentication required')
+  if (!req.principal) throw new AppError('unauthenticated', { detail: 'Authentication required' })
   return req.principal
 }

@@ -4,15 +4,11 @@ import type { Db } from '../../core/db.js'
 import type { FieldError } from '../../core/errors.js'
 import type { AuditService } from '../audit/index.js'
 import type { Notifier, Outbox } from '../mail/index.js'
-import type { UserRow } from '../users/index.js'
+import type { UsersStore } from '../users/index.js'
 import type { MailTokens } from './mail-tokens.js'
 
-/** What the account flows need of the users module. */
-export interface AccountUsersPort {
-  findById: (db: Db, id: string) => Promise<UserRow | undefined>
-  findByEmail: (db: Db, email: string) => Promise<UserRow | undefined>
-  update: (db: Db, id: string, patch: Partial<Omit<UserRow, 'id' | 'created_at'>>) => Promise<UserRow | undefined>
-  /** The 409 a unique violation on users' email stands for, if it is one. */
+/** What the account flows need of the users module (its UsersStore port, and the 409 of a taken email). */
+export type AccountUsersPort = Pick<UsersStore, 'findById' | 'findByEmail' | 'update' | 'changeEmail'> & {
   conflictFromUniqueViolation: (err: unknown) => Error | undefined
 }
 

@@ -1,12 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { onRequestHookHandler } from 'fastify'
-import Type from 'typebox'
 import { principal } from '../../core/http/authenticate.js'
 import { requireRole } from '../../core/http/authorize.js'
-import { bearerSecurity as security, NoContent } from '../../core/http/openapi.js'
+import { bearerSecurity as security } from '../../core/http/openapi.js'
 import { requestMeta } from '../../core/http/request-meta.js'
-import { Problem } from '../../core/problem.js'
-import { UUID_PATTERN } from '../../core/ids.js'
+import { IdParams, NoContent, Problem } from '../../core/schemas.js'
 import { Accepted, FORGOT_ACCEPTED, ForgotBody, ResetBody } from './account.schemas.js'
 import type { PasswordReset } from './password-reset.js'
 
@@ -16,8 +14,6 @@ export interface AccountRoutesOptions {
   /** Per-IP limit of the forgot-password route (a no-op when rate limits are off). */
   forgotLimit: onRequestHookHandler
 }
-
-const UserParams = Type.Object({ id: Type.String({ pattern: UUID_PATTERN, format: 'uuid' }) })
 
 /** Under /v1/auth: forgot and reset password. */
 export const accountAuthRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = async (app, { reset, forgotLimit }) => {
@@ -42,7 +38,7 @@ export const accountAdminRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions>
   app.addHook('onRequest', authenticate)
   app.addHook('preHandler', requireRole('admin'))
   app.post('/users/:id/password-reset', {
-    schema: { tags: ['admin'], summary: 'Send a user the password-reset mail (the admin never sees the link)', security, params: UserParams, response: { 202: Accepted, 400: Problem, 401: Problem, 403: Problem, 404: Problem } }
+    schema: { tags: ['admin'], summary: 'Send a user the password-reset mail (the admin never sees the link)', security, params: IdParams, response: { 202: Accepted, 400: Problem, 401: Problem, 403: Problem, 404: Problem } }
   }, async (req, reply) => {
     await reset.requestByAdmin(principal(req), req.params.id, requestMeta(req))
     return reply.code(202).send({ message: 'A password-reset mail is on its way to the user.' })

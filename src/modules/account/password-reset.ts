@@ -1,7 +1,7 @@
 import type { Counter } from 'prom-client'
 import type { Actor, RequestMeta } from '../../core/actor.js'
 import type { Db } from '../../core/db.js'
-import { NotFoundError, ValidationError } from '../../core/errors.js'
+import { AppError, ValidationError } from '../../core/errors.js'
 import { LINK_MAILS, type OutboxRow, type Prepared } from '../mail/index.js'
 import { lockAccount, type AccountDeps } from './account.ports.js'
 
@@ -50,8 +50,8 @@ export function createPasswordReset (deps: PasswordResetDeps) {
     /** POST /v1/admin/users/{id}/password-reset: the same mail, sent by an admin (who never sees the link). */
     async requestByAdmin (actor: Actor, userId: string, meta: RequestMeta): Promise<void> {
       await db.transaction(async (tx) => {
-        const user = await users.findById(tx, userId)
-        if (!user) throw new NotFoundError('user_not_found', 'User not found')
+        const user = await users.findById(userId, tx)
+        if (!user) throw new AppError('user_not_found', { detail: 'User not found' })
         await outbox.enqueue(tx, { template: RESET_TEMPLATE, userId: user.id, recipient: user.email, data: { source: 'admin' } })
         await audit.record({ type: 'password.reset_requested', actorId: actor.userId, userId: user.id, meta, details: { by: 'admin' } }, tx)
       })
@@ -63,7 +63,7 @@ export function createPasswordReset (deps: PasswordResetDeps) {
       const first = row.attempts === 1
       const forgot = row.data.source === 'forgot'
       const meta: RequestMeta = { ip: typeof row.data.ip === 'string' ? row.data.ip : null, userAgent: typeof row.data.user_agent === 'string' ? row.data.user_agent : null }
-      const user = row.user_id ? await users.findById(tx, row.user_id) : await users.findByEmail(tx, row.recipient)
+      const user = row.user_id ? await users.findById(row.user_id, tx) : await users.findByEmail(row.recipient, tx)
       if (!user || !user.is_active) {
         const reason = user ? 'account_disabled' : 'unknown_email'
         if (first && forgot) await audit.record({ type: 'password.reset_requested', userId: user?.id ?? null, meta, details: { sent: false, reason } }, tx)
@@ -90,7 +90,7 @@ export function createPasswordReset (deps: PasswordResetDeps) {
     async reset (token: string, newPassword: string, meta: RequestMeta): Promise<void> {
       const link = await tokens.findLive(db, token, ['password_reset'])
       if (!link) throw invalidToken()
-      const user = await users.findById(db, link.user_id)
+      const user = await users.findById(link.user_id)
       // The link proved the address it went to: it must still be the account's, and the account active.
       if (!user || !user.is_active || user.email !== link.email) throw invalidToken()
       const weak = auth.checkPolicy(newPassword, { email: user.email, username: user.username }, 'new_password')
@@ -98,7 +98,7 @@ export function createPasswordReset (deps: PasswordResetDeps) {
       const passwordHash = await auth.hashPassword(newPassword)
       const revoked = await db.transaction(async (tx) => {
         if (!await tokens.consume(tx, link.id)) throw invalidToken()
-        await users.update(tx, user.id, { password_hash: passwordHash, email_verified: true, updated_at: clock.now() })
+        await users.update(user.id, { password_hash: passwordHash, email_verified: true, updated_at: clock.now() }, tx)
         await tokens.revokeAll(tx, user.id, ['password_reset'])
         await outbox.cancelPending(tx, user.id, RESET_TEMPLATE)
         const sids = await auth.revokeAllSessions(user.id, 'password_reset', tx)

@@ -1,12 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { principal } from '../../core/http/authenticate.js'
 import { requestMeta } from '../../core/http/request-meta.js'
-import { bearerSecurity as security, NoContent } from '../../core/http/openapi.js'
-import { Problem } from '../../core/problem.js'
+import { bearerSecurity as security } from '../../core/http/openapi.js'
+import { IdParams, NoContent, Problem } from '../../core/schemas.js'
 import { TaskPage } from '../tasks/index.js'
 import { UserView } from '../users/index.js'
 import { AuditPage, AuditQuery } from '../audit/index.js'
-import { AdminTaskQuery, AdminUserPatch, AdminUserQuery, IdParams, UserPage } from './admin.schemas.js'
+import { AdminTaskQuery, AdminUserPatch, AdminUserQuery, UserPage } from './admin.schemas.js'
 import type { AdminService } from './admin.service.js'
 
 const errors = { 400: Problem, 401: Problem, 403: Problem }

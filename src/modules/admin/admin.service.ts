@@ -2,10 +2,10 @@ import type { Actor, RequestMeta } from '../../core/actor.js'
 import type { AuditListQuery, AuditService } from '../audit/index.js'
 import type { Clock } from '../../core/clock.js'
 import type { Db } from '../../core/db.js'
-import { ConflictError, NotFoundError } from '../../core/errors.js'
+import { AppError } from '../../core/errors.js'
 import { idFromCursor, pageById, type Page } from '../../core/pagination.js'
 import type { TasksService } from '../tasks/index.js'
-import { usersRepository, type UserRow } from '../users/index.js'
+import type { UserRow, UsersStore } from '../users/index.js'
 import type { AdminTaskQuery, AdminUserPatch, AdminUserQuery } from './admin.schemas.js'
 
 /** What admin needs from auth: ending all of a user's sessions, inside the change's transaction. */
@@ -14,32 +14,32 @@ export interface AdminSessionsPort {
   markRevoked: (sids: readonly string[]) => Promise<void>
 }
 
-export interface AdminDeps { db: Db, clock: Clock, tasks: TasksService, sessions: AdminSessionsPort, audit: AuditService }
+export interface AdminDeps { db: Db, users: UsersStore, clock: Clock, tasks: TasksService, sessions: AdminSessionsPort, audit: AuditService }
 
 /**
  * The admin API's rules: user management with the last-active-admin guard, and anyone's tasks.
  * A role change, deactivation or deletion ends all the user's sessions at once.
  */
-export function createAdminService ({ db, clock, tasks, sessions, audit }: AdminDeps) {
+export function createAdminService ({ db, users, clock, tasks, sessions, audit }: AdminDeps) {
   /** Throws 409 when `target` is the only active admin and the change would remove that. */
   async function guardLastAdmin (tx: Db, target: UserRow, stillActiveAdmin: boolean): Promise<void> {
-    const admins = await usersRepository.lockActiveAdmins(tx)
+    const admins = await users.lockActiveAdmins(tx)
     const isActiveAdmin = admins.includes(target.id)
     if (isActiveAdmin && !stillActiveAdmin && admins.length <= 1) {
-      throw new ConflictError('last_admin', 'This is the last active admin: promote another user first')
+      throw new AppError('last_admin', { detail: 'This is the last active admin: promote another user first' })
     }
   }
 
   async function findUser (tx: Db, id: string): Promise<UserRow> {
-    const user = await usersRepository.findById(tx, id)
-    if (!user) throw new NotFoundError('user_not_found', 'User not found')
+    const user = await users.findById(id, tx)
+    if (!user) throw new AppError('user_not_found', { detail: 'User not found' })
     return user
   }
 
   return {
     async listUsers (query: AdminUserQuery): Promise<Page<UserRow>> {
       const afterId = idFromCursor(query.cursor)
-      const rows = await usersRepository.list(db, { q: query.q, role: query.role, isActive: query.is_active, limit: query.limit + 1, afterId })
+      const rows = await users.list({ q: query.q, role: query.role, isActive: query.is_active, limit: query.limit + 1, afterId })
       return pageById(rows, query.limit)
     },
 
@@ -52,8 +52,8 @@ export function createAdminService ({ db, clock, tasks, sessions, audit }: Admin
         const role = patch.role ?? target.role
         const isActive = patch.is_active ?? target.is_active
         await guardLastAdmin(tx, target, role === 'admin' && isActive)
-        const updated = await usersRepository.update(tx, id, { role, is_active: isActive, updated_at: clock.now() })
-        if (!updated) throw new NotFoundError('user_not_found', 'User not found')
+        const updated = await users.update(id, { role, is_active: isActive, updated_at: clock.now() }, tx)
+        if (!updated) throw new AppError('user_not_found', { detail: 'User not found' })
         if (role !== target.role || (!isActive && target.is_active)) {
           revoked = await sessions.revokeAllForUser(id, role !== target.role ? 'role_changed' : 'deactivated', undefined, tx)
         }
@@ -70,7 +70,7 @@ export function createAdminService ({ db, clock, tasks, sessions, audit }: Admin
         const target = await findUser(tx, id)
         await guardLastAdmin(tx, target, false)
         revoked = await sessions.revokeAllForUser(id, 'account_deleted', undefined, tx)
-        await usersRepository.delete(tx, id)
+        await users.remove(id, tx)
         await audit.record({ type: 'user.deleted', actorId: actor.userId, userId: id, meta, details: { by: 'admin', email: target.email } }, tx)
         return target
       })

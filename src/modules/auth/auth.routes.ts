@@ -1,21 +1,13 @@
 import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { onRequestHookHandler } from 'fastify'
 import type { AuthRateLimits } from './index.js'
-import { ForbiddenError, UnauthorizedError, ValidationError } from '../../core/errors.js'
+import { ValidationError } from '../../core/errors.js'
 import { principal } from '../../core/http/authenticate.js'
-import { bearerSecurity as security, NoContent as noContent } from '../../core/http/openapi.js'
+import { bearerSecurity as security } from '../../core/http/openapi.js'
 import { requestMeta } from '../../core/http/request-meta.js'
-import { Problem } from '../../core/problem.js'
-import { LoginError, type AuthService } from './auth.service.js'
+import { NoContent as noContent, Problem } from '../../core/schemas.js'
+import type { AuthService } from './auth.service.js'
 import { LoginBody, RefreshBody, RegisterBody, SessionList, SessionParams, TokenResponse } from './auth.schemas.js'
-
-/** Maps a failed login to the JSON login contract: one 401 for unknown account and wrong password alike. */
-export function loginProblem (err: unknown): unknown {
-  if (!(err instanceof LoginError)) return err
-  return err.reason === 'account_disabled'
-    ? new ForbiddenError('account_disabled', 'This account is disabled')
-    : new UnauthorizedError('invalid_credentials', 'Invalid email or password')
-}
 
 export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService, authenticate: onRequestHookHandler, rateLimits: AuthRateLimits }> = async (app, { auth, authenticate, rateLimits }) => {
   app.post('/register', {
@@ -32,11 +24,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService, authenti
     if (identifier === undefined || (email !== undefined && username !== undefined)) {
       throw new ValidationError('Send exactly one of email or username', [{ field: 'email', message: 'exactly one of email or username is required' }])
     }
-    try {
-      return await auth.login(identifier, password, requestMeta(req), 'login')
-    } catch (err) {
-      throw loginProblem(err)
-    }
+    return auth.login(identifier, password, requestMeta(req), 'login')
   })
 
   app.post('/refresh', {

@@ -1,6 +1,6 @@
 import Type, { type Static } from 'typebox'
-import { Timestamp } from '../../core/http/openapi.js'
-import { DisplayName, Email, Password, Username, UserView, Uuid } from '../users/index.js'
+import { IdParams, NullableText, Timestamp, Uuid } from '../../core/schemas.js'
+import { DisplayName, Email, Password, Username, UserView } from '../users/index.js'
 
 const RefreshToken = Type.String({ minLength: 1, maxLength: 4096 })
 
@@ -21,21 +21,19 @@ export type LoginBody = Static<typeof LoginBody>
 
 export const RefreshBody = Type.Object({ refresh_token: RefreshToken }, { additionalProperties: false })
 
-export const TokenResponse = Type.Object({
+/** RFC 6749 §5.1 members: a Bearer access token (JWT), its lifetime in seconds, and the opaque refresh token. */
+const TokenPairFields = {
   access_token: Type.String(),
   token_type: Type.Literal('Bearer'),
-  expires_in: Type.Integer(),
-  refresh_token: Type.String(),
-  user: UserView
-})
+  expires_in: Type.Integer({ description: 'Seconds until the access token expires' }),
+  refresh_token: Type.String()
+}
+
+/** The JSON auth routes' token response: the pair and the user. */
+export const TokenResponse = Type.Object({ ...TokenPairFields, user: UserView })
 
 /** RFC 6749 §5.1: no `user`. */
-export const OAuthTokenResponse = Type.Object({
-  access_token: Type.String(),
-  token_type: Type.Literal('Bearer'),
-  expires_in: Type.Integer(),
-  refresh_token: Type.String()
-})
+export const OAuthTokenResponse = Type.Object(TokenPairFields)
 
 /** The token endpoint's form, as documented; parsing and errors follow RFC 6749 in code. */
 export const TokenForm = Type.Object({
@@ -53,9 +51,9 @@ export const SessionView = Type.Object({
   created_at: Timestamp,
   last_used_at: Timestamp,
   expires_at: Timestamp,
-  ip: Type.Union([Type.String(), Type.Null()]),
-  user_agent: Type.Union([Type.String(), Type.Null()]),
+  ip: NullableText,
+  user_agent: NullableText,
   current: Type.Boolean()
 })
 export const SessionList = Type.Object({ data: Type.Array(SessionView) })
-export const SessionParams = Type.Object({ id: Uuid })
+export const SessionParams = IdParams

@@ -2,11 +2,11 @@ import type { Actor, RequestMeta } from '../../core/actor.js'
 import type { Clock } from '../../core/clock.js'
 import { timed, type Metrics } from '../../core/metrics.js'
 import { pgConstraint, pgErrorCode, type Db } from '../../core/db.js'
-import { ConflictError, NotFoundError, UnauthorizedError, ValidationError } from '../../core/errors.js'
+import { AppError, ValidationError } from '../../core/errors.js'
 import { newId } from '../../core/ids.js'
 import type { AuditService } from '../audit/index.js'
 import type { Notifier } from '../mail/index.js'
-import { usersRepository, type UserRow } from '../users/index.js'
+import type { UserRow, UsersStore } from '../users/index.js'
 import type { AccountThrottle } from './account-throttle.js'
 import type { AccessTokens } from './access-tokens.js'
 import { checkPassword, type PolicyOptions } from './password-policy.js'
@@ -15,6 +15,7 @@ import type { Sessions } from './sessions.js'
 
 export interface AuthDeps {
   db: Db
+  users: UsersStore
   clock: Clock
   hasher: PasswordHasher
   sessions: Sessions
@@ -37,25 +38,26 @@ export interface TokenPair {
   user: UserRow
 }
 
-/** Why a login failed, for the caller to map to its own protocol (problem+json or RFC 6749). */
-export type LoginFailure = 'invalid_credentials' | 'account_disabled'
-export class LoginError extends Error {
-  constructor (readonly reason: LoginFailure) { super(reason) }
+/** Why a login failed: the error code (the catalogue maps it to problem+json or RFC 6749 `invalid_grant`). */
+type LoginFailure = 'invalid_credentials' | 'account_disabled'
+const LOGIN_FAILURE_DETAIL: Record<LoginFailure, string> = {
+  invalid_credentials: 'Invalid email or password',
+  account_disabled: 'This account is disabled'
 }
 
 /** A unique violation on users' email or username, as the 409 the contract names. */
-export function conflictFromUniqueViolation (err: unknown): ConflictError | undefined {
+export function conflictFromUniqueViolation (err: unknown): AppError | undefined {
   if (pgErrorCode(err) !== '23505') return undefined
   const constraint = pgConstraint(err) ?? ''
-  if (constraint.includes('username')) return new ConflictError('username_taken', 'That username is already taken')
-  return new ConflictError('email_taken', 'An account with that email already exists')
+  if (constraint.includes('username')) return new AppError('username_taken', { detail: 'That username is already taken' })
+  return new AppError('email_taken', { detail: 'An account with that email already exists' })
 }
 
 /**
  * The authentication flows: register, login (JSON and the password grant), refresh, logout and the
  * session list. Transport-free: routes map its results and errors to HTTP.
  */
-export function createAuthService ({ db, clock, hasher, sessions, accessTokens, policy, audit, throttle, metrics, notifier }: AuthDeps) {
+export function createAuthService ({ db, users, clock, hasher, sessions, accessTokens, policy, audit, throttle, metrics, notifier }: AuthDeps) {
   /** Starts a session and signs its first access token; returns the pair and the session id. */
   async function issue (tx: Db, user: UserRow, meta: RequestMeta): Promise<TokenPair & { sessionId: string }> {
     const { session, refreshToken } = await sessions.create(tx, user.id, meta)
@@ -72,7 +74,7 @@ export function createAuthService ({ db, clock, hasher, sessions, accessTokens, 
       const now = clock.now()
       try {
         const pair = await db.transaction(async (tx) => {
-          const user = await usersRepository.insert(tx, {
+          const user = await users.create({
             id: newId(),
             email,
             username: input.username ?? null,
@@ -80,7 +82,7 @@ export function createAuthService ({ db, clock, hasher, sessions, accessTokens, 
             password_hash: passwordHash,
             created_at: now,
             updated_at: now
-          })
+          }, tx)
           const pair = await issue(tx, user, meta)
           // A registration is a change: its audit entry commits with it.
           await audit.record({ type: 'register', actorId: user.id, userId: user.id, meta, details: { session_id: pair.sessionId } }, tx)
@@ -99,7 +101,7 @@ export function createAuthService ({ db, clock, hasher, sessions, accessTokens, 
      * revealed after the right password.
      */
     login: (identifier: string, password: string, meta: RequestMeta, route: 'login' | 'token'): Promise<TokenPair> => timed(metrics, 'login', async () => {
-      const user = await usersRepository.findByLogin(db, identifier)
+      const user = await users.findByLogin(identifier)
       // Counted per account (its email and username are one budget), or per unknown name.
       const accountKey = user?.id ?? `unknown:${identifier.toLowerCase()}`
       await throttle.assertOpen(accountKey, async () => {
@@ -112,11 +114,11 @@ export function createAuthService ({ db, clock, hasher, sessions, accessTokens, 
         if (failure === 'invalid_credentials') await throttle.recordFailure(accountKey)
         metrics.loginFailure.inc({ reason: failure })
         await audit.note({ type: 'login.failure', userId: user?.id ?? null, meta, details: { identifier, reason: failure, route } })
-        throw new LoginError(failure)
+        throw new AppError(failure, { detail: LOGIN_FAILURE_DETAIL[failure] })
       }
       if (needsRehash) {
         const rehashed = await hasher.hash(password)
-        await usersRepository.update(db, user.id, { password_hash: rehashed })
+        await users.update(user.id, { password_hash: rehashed })
       }
       const pair = await issue(db, user, meta) // one insert: no transaction needed
       metrics.loginSuccess.inc()
@@ -127,14 +129,14 @@ export function createAuthService ({ db, clock, hasher, sessions, accessTokens, 
 
     /** Rotates a refresh token; reuse of a spent one has already revoked its session when this throws. */
     refresh: (presented: string, meta: RequestMeta): Promise<TokenPair> => timed(metrics, 'refresh', async () => {
-      const invalid = () => new UnauthorizedError('refresh_token_invalid', 'Refresh token is invalid, expired or revoked')
+      const invalid = () => new AppError('refresh_token_invalid', { detail: 'Refresh token is invalid, expired or revoked' })
       const result = await sessions.rotate(presented)
       if (result.kind === 'reused') {
         await audit.note({ type: 'token.reuse_detected', userId: result.session.user_id, meta, details: { session_id: result.session.id } })
         await notifier?.notify(db, result.session.user_id, 'refresh_reuse_detected')
       }
       if (result.kind !== 'rotated') throw invalid()
-      const user = await usersRepository.findById(db, result.session.user_id)
+      const user = await users.findById(result.session.user_id)
       if (!user || !user.is_active) {
         await sessions.revoke(result.session.id, result.session.user_id, 'account_disabled')
         throw invalid()
@@ -170,7 +172,7 @@ export function createAuthService ({ db, clock, hasher, sessions, accessTokens, 
 
     async revokeSession (actor: Actor, sessionId: string, meta: RequestMeta): Promise<void> {
       const revoked = await sessions.revoke(sessionId, actor.userId, 'revoked_by_user')
-      if (!revoked) throw new NotFoundError('session_not_found', 'No such session')
+      if (!revoked) throw new AppError('session_not_found', { detail: 'No such session' })
       await audit.note({ type: 'session.revoked', actorId: actor.userId, userId: actor.userId, meta, details: { session_id: sessionId } })
     }
   }

@@ -10,7 +10,7 @@ import { startSmtpSink } from '../../../test/smtp-sink.js'
 import { storageLabel } from '../../../test/test-env.js'
 import { manualClock, type ManualClock } from '../../core/clock.js'
 import { newId } from '../../core/ids.js'
-import { usersRepository } from '../users/index.js'
+import { createUsersStore } from '../users/index.js'
 import { backoffSeconds, createMail, DEFAULT_RETRY, mailOutboxTable, NOTICE_EVENTS, NOTICES } from './index.js'
 
 const FROM = 'TaskFlow <no-reply@taskflow.test>'
@@ -18,7 +18,7 @@ const FROM = 'TaskFlow <no-reply@taskflow.test>'
 async function newUser (email = uniqueEmail('mail')): Promise<{ id: string, email: string }> {
   const { database } = await sharedStorage()
   const now = new Date()
-  return usersRepository.insert(database.db, { id: newId(), email, password_hash: 'x', created_at: now, updated_at: now })
+  return createUsersStore(database.db).create({ id: newId(), email, password_hash: 'x', created_at: now, updated_at: now })
 }
 
 /** A mail module over this run's database, with its own registry and a manual clock; stopped after the test. */
@@ -34,7 +34,7 @@ async function mailer (t: TestContext, options: { smtpUrl?: string, production?:
     log,
     registry,
     config: { smtpUrl: options.smtpUrl, from: FROM, pollIntervalMs: 20, production: options.production ?? false },
-    findEmail: async (tx, userId) => (await usersRepository.findById(tx, userId))?.email
+    findEmail: async (tx, userId) => (await createUsersStore(database.db).findById(userId, tx))?.email
   })
   t.after(() => mail.sender.stop())
   const row = async (id: string) => (await database.db.select().from(mailOutboxTable).where(eq(mailOutboxTable.id, id)))[0]

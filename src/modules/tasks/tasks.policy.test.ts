@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import type { Actor } from '../../core/actor.js'
-import { ForbiddenError, NotFoundError } from '../../core/errors.js'
+import { AppError } from '../../core/errors.js'
 import { assertCan, type TaskAction } from './tasks.policy.js'
 import type { TaskRow } from './tasks.table.js'
 
@@ -32,8 +32,9 @@ describe('task authorization policy', () => {
       try {
         assertCan(who, action, target)
       } catch (err) {
-        if (err instanceof ForbiddenError) outcome = 'forbidden'
-        else if (err instanceof NotFoundError) outcome = 'not_found'
+        if (!(err instanceof AppError)) throw err
+        if (err.status === 403) outcome = 'forbidden'
+        else if (err.status === 404) outcome = 'not_found'
         else throw err
       }
       assert.equal(outcome, expected)

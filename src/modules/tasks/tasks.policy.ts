@@ -1,5 +1,5 @@
 import type { Actor } from '../../core/actor.js'
-import { ForbiddenError, NotFoundError } from '../../core/errors.js'
+import { AppError } from '../../core/errors.js'
 import type { TaskRow } from './tasks.table.js'
 
 export type TaskAction = 'task:read' | 'task:update' | 'task:delete' | 'admin:task:read' | 'admin:task:delete'
@@ -10,10 +10,10 @@ export type TaskAction = 'task:read' | 'task:update' | 'task:delete' | 'admin:ta
  * on the owner routes an admin is an ordinary user.
  */
 export function assertCan (actor: Actor, action: TaskAction, task: TaskRow | undefined): asserts task is TaskRow {
-  if (!task) throw new NotFoundError('task_not_found', 'Task not found')
+  if (!task) throw new AppError('task_not_found', { detail: 'Task not found' })
   if (action.startsWith('admin:')) {
     if (actor.role === 'admin') return
-    throw new ForbiddenError('forbidden', 'This action needs the admin role')
+    throw new AppError('forbidden', { detail: 'This action needs the admin role' })
   }
-  if (task.owner_id !== actor.userId) throw new ForbiddenError('task_forbidden', 'This task belongs to another user')
+  if (task.owner_id !== actor.userId) throw new AppError('task_forbidden', { detail: 'This task belongs to another user' })
 }

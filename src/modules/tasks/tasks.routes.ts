@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { principal } from '../../core/http/authenticate.js'
-import { bearerSecurity as security, NoContent } from '../../core/http/openapi.js'
-import { Problem } from '../../core/problem.js'
+import { bearerSecurity as security } from '../../core/http/openapi.js'
+import { NoContent, Problem } from '../../core/schemas.js'
 import { TaskInput, TaskPage, TaskParams, TaskPatch, TaskQuery, TaskView } from './tasks.schemas.js'
 import { etagOf, type TasksService } from './tasks.service.js'
 

@@ -1,30 +1,27 @@
 import Type, { type Static } from 'typebox'
-import { Timestamp } from '../../core/http/openapi.js'
-import { UUID_PATTERN } from '../../core/ids.js'
-import { Cursor, Limit } from '../../core/pagination.js'
+import { IdParams, Nullable, NullableText, Page, PageQuery, StringEnum, Timestamp, TimestampInput, Uuid } from '../../core/schemas.js'
 import { TASK_PRIORITIES, TASK_STATUSES } from './tasks.table.js'
 
-const Id = Type.String({ pattern: UUID_PATTERN, format: 'uuid' })
-const Status = Type.Union([Type.Literal(TASK_STATUSES[0]), Type.Literal(TASK_STATUSES[1]), Type.Literal(TASK_STATUSES[2])])
-const Priority = Type.Union([Type.Literal(TASK_PRIORITIES[0]), Type.Literal(TASK_PRIORITIES[1]), Type.Literal(TASK_PRIORITIES[2]), Type.Literal(TASK_PRIORITIES[3])])
+const Status = StringEnum(TASK_STATUSES)
+const Priority = StringEnum(TASK_PRIORITIES)
 const Title = Type.String({ minLength: 1, maxLength: 200 })
-const Description = Type.Union([Type.String({ maxLength: 10_000 }), Type.Null()])
-const DueAt = Type.Union([Type.String({ format: 'date-time' }), Type.Null()])
+const Description = Nullable(Type.String({ maxLength: 10_000 }))
+const DueAt = Nullable(TimestampInput)
 const Tag = Type.String({ minLength: 1, maxLength: 32 })
 const Tags = Type.Array(Tag, { maxItems: 20 })
 
 export const TaskView = Type.Object({
-  id: Id,
+  id: Uuid,
   title: Type.String(),
-  description: Type.Union([Type.String(), Type.Null()]),
+  description: NullableText,
   status: Status,
   priority: Priority,
-  due_at: Type.Union([Timestamp, Type.Null()]),
+  due_at: Nullable(Timestamp),
   tags: Type.Array(Type.String()),
-  owner_id: Id,
+  owner_id: Uuid,
   created_at: Timestamp,
   updated_at: Timestamp,
-  completed_at: Type.Union([Timestamp, Type.Null()])
+  completed_at: Nullable(Timestamp)
 }, { description: 'A task' })
 
 /** POST and PUT: the whole task. Omitted optional fields take their defaults. `owner_id` is never accepted. */
@@ -48,27 +45,24 @@ export const TaskPatch = Type.Object({
 }, { additionalProperties: false, minProperties: 1 })
 export type TaskPatch = Static<typeof TaskPatch>
 
-export const TaskParams = Type.Object({ id: Id })
+export const TaskParams = IdParams
 
 export const SORT_KEYS = ['created_at', 'updated_at', 'due_at', 'priority', 'title'] as const
 export type SortKey = typeof SORT_KEYS[number]
-const Sort = Type.Union([
-  Type.Literal('created_at'), Type.Literal('-created_at'), Type.Literal('updated_at'), Type.Literal('-updated_at'),
-  Type.Literal('due_at'), Type.Literal('-due_at'), Type.Literal('priority'), Type.Literal('-priority'), Type.Literal('title'), Type.Literal('-title')
-], { default: '-created_at', description: `One of ${SORT_KEYS.join(', ')}; a leading - sorts descending` })
+const SORTS = SORT_KEYS.flatMap(key => [key, `-${key}`] as const)
+const Sort = StringEnum(SORTS, { default: '-created_at', description: `One of ${SORT_KEYS.join(', ')}; a leading - sorts descending` })
 
 export const TaskFilters = {
   status: Type.Optional(Status),
   priority: Type.Optional(Priority),
   tag: Type.Optional(Tag),
   q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Case-insensitive substring of title or description' })),
-  due_before: Type.Optional(Type.String({ format: 'date-time' })),
-  due_after: Type.Optional(Type.String({ format: 'date-time' })),
+  due_before: Type.Optional(TimestampInput),
+  due_after: Type.Optional(TimestampInput),
   sort: Sort,
-  limit: Limit,
-  cursor: Type.Optional(Cursor)
+  ...PageQuery
 }
 export const TaskQuery = Type.Object(TaskFilters, { additionalProperties: false })
 export type TaskQuery = Static<typeof TaskQuery>
 
-export const TaskPage = Type.Object({ data: Type.Array(TaskView), next_cursor: Type.Union([Type.String(), Type.Null()]) })
+export const TaskPage = Page(TaskView)

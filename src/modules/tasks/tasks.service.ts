@@ -1,7 +1,7 @@
 import type { Actor } from '../../core/actor.js'
 import type { Clock } from '../../core/clock.js'
 import type { Db } from '../../core/db.js'
-import { AppError, NotFoundError } from '../../core/errors.js'
+import { AppError } from '../../core/errors.js'
 import { newId } from '../../core/ids.js'
 import type { Page } from '../../core/pagination.js'
 import { assertCan } from './tasks.policy.js'
@@ -9,9 +9,7 @@ import { tasksRepository, type TaskListQuery } from './tasks.repository.js'
 import type { SortKey, TaskInput, TaskPatch, TaskQuery } from './tasks.schemas.js'
 import type { NewTaskRow, TaskRow } from './tasks.table.js'
 
-export class PreconditionFailedError extends AppError {
-  constructor () { super(412, 'precondition_failed', 'The task has changed since you read it (If-Match does not match its ETag)') }
-}
+const preconditionFailed = () => new AppError('precondition_failed', { detail: 'The task has changed since you read it (If-Match does not match its ETag)' })
 
 export const etagOf = (task: TaskRow): string => `"${task.version}"`
 
@@ -72,13 +70,13 @@ export function createTasksService ({ db, clock }: TasksDeps) {
 
   async function write (actor: Actor, id: string, ifMatch: string | undefined, changes: (current: TaskRow) => Partial<NewTaskRow>): Promise<TaskRow> {
     const current = await load(actor, id, 'task:update')
-    if (!ifMatchHolds(ifMatch, current)) throw new PreconditionFailedError()
+    if (!ifMatchHolds(ifMatch, current)) throw preconditionFailed()
     // With If-Match the update only lands on the version the client saw: of two racing writers, one gets 412.
     const updated = await tasksRepository.update(db, id, { ...changes(current), updated_at: clock.now() }, ifMatch === undefined ? undefined : current.version)
     if (updated) return updated
     // Gone or changed between the read and the write.
-    if (ifMatch !== undefined) throw new PreconditionFailedError()
-    throw new NotFoundError('task_not_found', 'Task not found')
+    if (ifMatch !== undefined) throw preconditionFailed()
+    throw new AppError('task_not_found', { detail: 'Task not found' })
   }
 
   return {
@@ -113,9 +111,9 @@ export function createTasksService ({ db, clock }: TasksDeps) {
 
     async remove (actor: Actor, id: string, ifMatch?: string): Promise<void> {
       const current = await load(actor, id, 'task:delete')
-      if (!ifMatchHolds(ifMatch, current)) throw new PreconditionFailedError()
+      if (!ifMatchHolds(ifMatch, current)) throw preconditionFailed()
       const deleted = await tasksRepository.delete(db, id, ifMatch === undefined ? undefined : current.version)
-      if (!deleted && ifMatch !== undefined) throw new PreconditionFailedError()
+      if (!deleted && ifMatch !== undefined) throw preconditionFailed()
     },
 
     list (actor: Actor, query: TaskQuery): Promise<Page<TaskRow>> {

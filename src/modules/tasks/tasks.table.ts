@@ -1,7 +1,9 @@
 import { sql } from 'drizzle-orm'
 import { check, index, integer, pgTable, smallint, text, timestamp, uuid } from 'drizzle-orm/pg-core'
+import { sqlIn } from '../../core/sql.js'
 import { usersTable } from '../users/users.table.js'
 
+/** Task statuses and priorities: the schemas' enums and the tables' check constraints both come from these. */
 export const TASK_STATUSES = ['todo', 'in_progress', 'done'] as const
 export const TASK_PRIORITIES = ['low', 'medium', 'high', 'urgent'] as const
 
@@ -34,8 +36,8 @@ export const tasksTable = pgTable('tasks', {
   index('tasks_description_trgm_idx').using('gin', sql`${t.description} gin_trgm_ops`),
   // The admin's list across owners, newest first.
   index('tasks_created_idx').on(t.created_at, t.id),
-  check('tasks_status_check', sql`${t.status} in ('todo', 'in_progress', 'done')`),
-  check('tasks_priority_check', sql`${t.priority} in ('low', 'medium', 'high', 'urgent')`)
+  check('tasks_status_check', sqlIn(t.status, TASK_STATUSES)),
+  check('tasks_priority_check', sqlIn(t.priority, TASK_PRIORITIES))
 ])
 
 export type TaskRow = typeof tasksTable.$inferSelect

@@ -2,10 +2,10 @@ import type { FastifyPluginAsync, onRequestHookHandler } from 'fastify'
 import { usersRoutes } from './users.routes.js'
 import type { UsersService } from './users.service.js'
 
-export { usersRepository, type UsersRepository } from './users.repository.js'
+export { createUsersStore, type UsersStore, type UserChanges } from './users.store.js'
 export { createUsersService, type UsersService, type UsersAuthPort } from './users.service.js'
 export type { UserRow } from './users.table.js'
-export { UserView, Email, Username, DisplayName, Password, Uuid } from './users.schemas.js'
+export { UserView, Email, Username, DisplayName, Password } from './users.schemas.js'
 
 export const usersModule: FastifyPluginAsync<{ users: UsersService, authenticate: onRequestHookHandler }> = async (app, { users, authenticate }) => {
   app.addHook('onRequest', authenticate)

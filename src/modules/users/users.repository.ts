@@ -9,7 +9,10 @@ const byId = (db: Db, name: string) => db.select().from(usersTable).where(eq(use
 const byLowerColumn = (column: typeof usersTable.email | typeof usersTable.username) => (db: Db, name: string) =>
   db.select().from(usersTable).where(sql`lower(${column}) = lower(${sql.placeholder('value')})`).limit(1).prepare(name)
 
-/** SQL for users; every function takes the executor (the db or a transaction). */
+/** Filters of the admin's user list; `limit` rows after `afterId` (newest first). */
+export interface UserListQuery { q?: string | undefined, role?: UserRow['role'] | undefined, isActive?: boolean | undefined, limit: number, afterId?: string | undefined }
+
+/** SQL for users; every function takes the executor (the db or a transaction). Private to the users module: others use the UsersStore port. */
 export const usersRepository = {
   async insert (db: Db, row: NewUserRow): Promise<UserRow> {
     const [user] = await db.insert(usersTable).values(row).returning()
@@ -47,7 +50,7 @@ export const usersRepository = {
   },
 
   /** A page of users, newest first (ids are time-ordered UUIDv7), keyset on id. */
-  async list (db: Db, query: { q?: string | undefined, role?: UserRow['role'] | undefined, isActive?: boolean | undefined, limit: number, afterId?: string | undefined }): Promise<UserRow[]> {
+  async list (db: Db, query: UserListQuery): Promise<UserRow[]> {
     const pattern = query.q ? likePattern(query.q) : undefined
     return db.select().from(usersTable).where(and(
       pattern ? or(sql`${usersTable.email} ilike ${pattern}`, sql`${usersTable.username} ilike ${pattern}`, sql`${usersTable.name} ilike ${pattern}`) : undefined,

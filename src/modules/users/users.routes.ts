@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Problem } from '../../core/problem.js'
+import { NoContent, Problem } from '../../core/schemas.js'
 import { principal } from '../../core/http/authenticate.js'
 import { requestMeta } from '../../core/http/request-meta.js'
-import { bearerSecurity as security, NoContent } from '../../core/http/openapi.js'
+import { bearerSecurity as security } from '../../core/http/openapi.js'
 import { ChangePasswordBody, DeleteMeBody, UpdateMeBody, UserView } from './users.schemas.js'
 import type { UsersService } from './users.service.js'
 

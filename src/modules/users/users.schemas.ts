@@ -1,20 +1,22 @@
 import Type, { type Static } from 'typebox'
-import { UUID_PATTERN } from '../../core/ids.js'
-import { Timestamp } from '../../core/http/openapi.js'
+import { NullableText, RoleSchema, Timestamp, Uuid } from '../../core/schemas.js'
 
+/** Login email: stored lower-cased, unique case-insensitively (API.md Identity). */
 export const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254, description: 'Stored lower-cased; unique case-insensitively' })
+/** 3–32 of `[A-Za-z0-9_.-]`, unique case-insensitively. */
 export const Username = Type.String({ minLength: 3, maxLength: 32, pattern: '^[A-Za-z0-9_.-]+$', description: 'Unique case-insensitively' })
+/** Display name, 1–100 characters. */
 export const DisplayName = Type.String({ minLength: 1, maxLength: 100 })
 /** Length is checked in code points by the policy; 512 UTF-16 units bounds the work before it runs. */
 export const Password = Type.String({ minLength: 1, maxLength: 512, description: 'See the password policy: 8–128 characters, not a common password' })
-export const Uuid = Type.String({ pattern: UUID_PATTERN, format: 'uuid' })
 
+/** The user object of API.md (never a password or hash: the serializer drops what is not named here). */
 export const UserView = Type.Object({
   id: Uuid,
   email: Type.String(),
-  username: Type.Union([Type.String(), Type.Null()]),
-  name: Type.Union([Type.String(), Type.Null()]),
-  role: Type.Union([Type.Literal('user'), Type.Literal('admin')]),
+  username: NullableText,
+  name: NullableText,
+  role: RoleSchema,
   is_active: Type.Boolean(),
   email_verified: Type.Boolean(),
   mfa_enabled: Type.Boolean(),

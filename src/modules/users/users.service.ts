@@ -2,9 +2,9 @@ import type { Actor, RequestMeta } from '../../core/actor.js'
 import type { AuditService } from '../audit/index.js'
 import type { Clock } from '../../core/clock.js'
 import type { Db } from '../../core/db.js'
-import { NotFoundError, ValidationError, type ConflictError, type FieldError } from '../../core/errors.js'
+import { AppError, ValidationError, type FieldError } from '../../core/errors.js'
 import type { UserRow } from './users.table.js'
-import { usersRepository } from './users.repository.js'
+import type { UsersStore } from './users.store.js'
 import type { UpdateMeBody } from './users.schemas.js'
 
 /** What the users service needs from auth, kept narrow so the two modules stay apart. */
@@ -13,23 +13,25 @@ export interface UsersAuthPort {
   verifyPassword: (stored: string, password: string) => Promise<boolean>
   checkPolicy: (password: string, context: { email: string, username: string | null }, field: string) => FieldError | null
   revokeAllSessions: (userId: string, reason: string, keep?: string) => Promise<void>
-  conflictFromUniqueViolation: (err: unknown) => ConflictError | undefined
+  conflictFromUniqueViolation: (err: unknown) => AppError | undefined
 }
 
 export interface UsersDeps {
-  db: Db
+  store: UsersStore
   clock: Clock
   auth: UsersAuthPort
   audit: AuditService
+  /** Runs `work` in one transaction (the password change and its consequences commit together). */
+  transaction?: <T>(work: (tx: Db) => Promise<T>) => Promise<T>
   /** After a password change, in its transaction: reset links die and a notice is mailed (account module). */
   onPasswordChanged?: (tx: Db, userId: string) => Promise<void>
 }
 
 /** The signed-in user's own account: profile, password, deletion. */
-export function createUsersService ({ db, clock, auth, audit, onPasswordChanged }: UsersDeps) {
+export function createUsersService ({ store, clock, auth, audit, transaction, onPasswordChanged }: UsersDeps) {
   async function load (actor: Actor): Promise<UserRow> {
-    const user = await usersRepository.findById(db, actor.userId)
-    if (!user) throw new NotFoundError('user_not_found', 'This account no longer exists')
+    const user = await store.findById(actor.userId)
+    if (!user) throw new AppError('user_not_found', { detail: 'This account no longer exists' })
     return user
   }
 
@@ -45,8 +47,8 @@ export function createUsersService ({ db, clock, auth, audit, onPasswordChanged 
     async updateMe (actor: Actor, patch: UpdateMeBody): Promise<UserRow> {
       if (patch.name === undefined && patch.username === undefined) return load(actor)
       try {
-        const user = await usersRepository.update(db, actor.userId, { ...patch, updated_at: clock.now() })
-        if (!user) throw new NotFoundError('user_not_found', 'This account no longer exists')
+        const user = await store.update(actor.userId, { ...patch, updated_at: clock.now() })
+        if (!user) throw new AppError('user_not_found', { detail: 'This account no longer exists' })
         return user
       } catch (err) {
         throw auth.conflictFromUniqueViolation(err) ?? err
@@ -60,10 +62,14 @@ export function createUsersService ({ db, clock, auth, audit, onPasswordChanged 
       const weak = auth.checkPolicy(newPassword, { email: user.email, username: user.username }, 'new_password')
       if (weak) throw new ValidationError(`new_password ${weak.message}`, [weak], 'weak_password')
       const passwordHash = await auth.hashPassword(newPassword)
-      await db.transaction(async (tx) => {
-        await usersRepository.update(tx, user.id, { password_hash: passwordHash, updated_at: clock.now() })
-        await onPasswordChanged?.(tx, user.id)
-      })
+      if (transaction && onPasswordChanged) {
+        await transaction(async (tx) => {
+          await store.update(user.id, { password_hash: passwordHash, updated_at: clock.now() }, tx)
+          await onPasswordChanged(tx, user.id)
+        })
+      } else {
+        await store.update(user.id, { password_hash: passwordHash, updated_at: clock.now() })
+      }
       await auth.revokeAllSessions(user.id, 'password_change', actor.sessionId)
       await audit.note({ type: 'password.change', actorId: user.id, userId: user.id, meta })
     },
@@ -73,7 +79,7 @@ export function createUsersService ({ db, clock, auth, audit, onPasswordChanged 
       const user = await load(actor)
       await assertPassword(user, password, 'password')
       await auth.revokeAllSessions(user.id, 'account_deleted')
-      await usersRepository.delete(db, user.id)
+      await store.remove(user.id)
       await audit.note({ type: 'user.deleted', actorId: user.id, userId: user.id, meta, details: { by: 'self' } })
     }
   }

@@ -1,4 +1,6 @@
 import { sql } from 'drizzle-orm'
+import { ROLES } from '../../core/schemas.js'
+import { sqlIn } from '../../core/sql.js'
 import { boolean, check, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
 
 export const usersTable = pgTable('users', {
@@ -7,7 +9,7 @@ export const usersTable = pgTable('users', {
   username: text('username'),
   name: text('name'),
   password_hash: text('password_hash').notNull(),
-  role: text('role', { enum: ['user', 'admin'] }).notNull().default('user'),
+  role: text('role', { enum: ROLES }).notNull().default('user'),
   is_active: boolean('is_active').notNull().default(true),
   email_verified: boolean('email_verified').notNull().default(false),
   mfa_enabled: boolean('mfa_enabled').notNull().default(false),
@@ -17,7 +19,7 @@ export const usersTable = pgTable('users', {
   // Case-insensitive uniqueness lives in the database, so concurrent registrations cannot both win.
   uniqueIndex('users_email_lower_key').on(sql`lower(${t.email})`),
   uniqueIndex('users_username_lower_key').on(sql`lower(${t.username})`),
-  check('users_role_check', sql`${t.role} in ('user', 'admin')`)
+  check('users_role_check', sqlIn(t.role, ROLES))
 ])
 
 export type UserRow = typeof usersTable.$inferSelect

@@ -122,9 +122,6 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   const limiter = (name: string, spec: { points: number, window: number }) =>
     limits.enabled ? createLimiter({ name, points: spec.points, durationSeconds: spec.window }, redis) : undefined
   const policy = { minLength: config.passwords.minLength, requireCharacterClasses: config.passwords.requireCharacterClasses }
-  const auth = createAuthService({
-    db: database.db, users: usersStore, clock, hasher, sessions, accessTokens, policy, audit, metrics, throttle: createAccountThrottle(limiter('login-account', limits.accountFailures)), notifier: mail.notifier
-  })
   const account = createAccount({
     db: database.db,
     clock,
@@ -141,6 +138,21 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
     },
     appUrl: config.mail.appUrl,
     ttl: { reset: config.account.resetTtl, verification: config.account.verificationTtl }
+  })
+  const auth = createAuthService({
+    db: database.db,
+    users: usersStore,
+    clock,
+    hasher,
+    sessions,
+    accessTokens,
+    policy,
+    audit,
+    metrics,
+    throttle: createAccountThrottle(limiter('login-account', limits.accountFailures)),
+    notifier: mail.notifier,
+    onRegistered: account.onRegistered,
+    requireEmailVerification: config.account.requireEmailVerification
   })
   const users = createUsersService({
     store: usersStore,

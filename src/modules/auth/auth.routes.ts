@@ -7,12 +7,12 @@ import { bearerSecurity as security } from '../../core/http/openapi.js'
 import { requestMeta } from '../../core/http/request-meta.js'
 import { NoContent as noContent, Problem } from '../../core/schemas.js'
 import type { AuthService } from './auth.service.js'
-import { LoginBody, RefreshBody, RegisterBody, SessionList, SessionParams, TokenResponse } from './auth.schemas.js'
+import { LoginBody, RefreshBody, RegisterBody, RegisterResponse, SessionList, SessionParams, TokenResponse } from './auth.schemas.js'
 
 export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService, authenticate: onRequestHookHandler, rateLimits: AuthRateLimits }> = async (app, { auth, authenticate, rateLimits }) => {
   app.post('/register', {
     onRequest: rateLimits.register,
-    schema: { tags: ['auth'], summary: 'Create an account and log in', body: RegisterBody, response: { 201: TokenResponse, 400: Problem, 409: Problem, 415: Problem, 429: Problem } }
+    schema: { tags: ['auth'], summary: 'Create an account and log in (with REQUIRE_EMAIL_VERIFICATION: only the user, no tokens)', body: RegisterBody, response: { 201: RegisterResponse, 400: Problem, 409: Problem, 415: Problem, 429: Problem } }
   }, async (req, reply) => reply.code(201).send(await auth.register(req.body, requestMeta(req))))
 
   app.post('/login', {

@@ -32,6 +32,9 @@ const TokenPairFields = {
 /** The JSON auth routes' token response: the pair and the user. */
 export const TokenResponse = Type.Object({ ...TokenPairFields, user: UserView })
 
+/** 201 of register: the token response, or only `{ user }` when REQUIRE_EMAIL_VERIFICATION holds the session back. */
+export const RegisterResponse = Type.Union([TokenResponse, Type.Object({ user: UserView })])
+
 /** RFC 6749 §5.1: no `user`. */
 export const OAuthTokenResponse = Type.Object(TokenPairFields)
 

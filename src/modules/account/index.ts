@@ -8,6 +8,7 @@ import { CHANGE_TEMPLATE, createEmailVerification, VERIFY_TEMPLATE } from './ema
 import type { AccountDeps } from './account.ports.js'
 import { createMailTokens } from './mail-tokens.js'
 import { createPasswordReset, RESET_TEMPLATE } from './password-reset.js'
+import { pagesRoutes } from './pages.routes.js'
 import type { Mail } from '../mail/index.js'
 
 export type { AccountUsersPort, AccountAuthPort } from './account.ports.js'
@@ -53,4 +54,5 @@ export const accountModule: FastifyPluginAsync<Pick<AccountRoutesOptions, 'authe
   await app.register(accountAuthRoutes, { prefix: '/v1/auth', ...options })
   await app.register(accountUserRoutes, { prefix: '/v1/users', ...options })
   await app.register(accountAdminRoutes, { prefix: '/v1/admin', ...options })
+  await app.register(pagesRoutes)
 }

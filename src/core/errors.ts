@@ -49,6 +49,7 @@ export const ERRORS = {
   invalid_cursor: { status: 400, title: 'Invalid cursor', doc: 'The `cursor` was not issued by this server for this list, filter and sort (edited, made by hand or taken from another list). Start again from the first page.' },
   unsupported_grant_type: { status: 400, title: 'Unsupported grant type', oauth: { error: 'unsupported_grant_type' }, doc: 'The token endpoint does not know this `grant_type`.' },
   malformed_url: { status: 400, title: 'Malformed URL', doc: 'The request target cannot be decoded (e.g. a bad percent-escape in the path).' },
+  malformed_request: { status: 400, title: 'Malformed HTTP request', doc: 'The HTTP request cannot be parsed (e.g. both `Transfer-Encoding` and `Content-Length`, or a broken header line). The connection is closed.' },
   reset_token_invalid: { status: 400, title: 'Invalid reset token', doc: 'The password-reset token is invalid, expired or already used. Ask for a new reset email.' },
   verification_token_invalid: { status: 400, title: 'Invalid verification token', doc: 'The email-verification token is invalid, expired or already used. Ask for a new verification email.' },
   // --- 401: the credentials
@@ -84,6 +85,7 @@ export const ERRORS = {
   identity_taken: { status: 409, title: 'Identity linked to another account', doc: 'This provider identity is already linked to another account.' },
   account_exists: { status: 409, title: 'Account exists', doc: 'An account already has the provider\'s email: sign in and link the provider from the account settings.' },
   idempotency_key_in_progress: { status: 409, title: 'Idempotent request in progress', doc: 'A request with this `Idempotency-Key` is still running; retry after it has finished.' },
+  request_timeout: { status: 408, title: 'Request Timeout', doc: 'The request was not received in time (30 s for the whole request). The connection is closed.' },
   precondition_failed: { status: 412, title: 'Precondition Failed', doc: '`If-Match` does not match the current ETag: the resource changed since it was read. Read it again.' },
   payload_too_large: { status: 413, title: 'Content Too Large', doc: 'The request body is larger than the limit (1 MiB).' },
   uri_too_long: { status: 414, title: 'URI Too Long', doc: 'A path segment is longer than the server accepts (200 characters).' },

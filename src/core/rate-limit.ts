@@ -56,3 +56,11 @@ export function createLimiter (spec: LimitSpec, redis?: Redis): Limiter {
     }
   }
 }
+
+/** Makes the named limiter for a budget (`points` per `window` seconds), or undefined when limits are off. */
+export type LimiterFactory = (name: string, budget: { points: number, window: number }) => Limiter | undefined
+
+/** A {@link LimiterFactory}: Redis-backed when `redis` is given, in-process otherwise; no limiters when `enabled` is false. */
+export function limiterFactory (enabled: boolean, redis?: Redis): LimiterFactory {
+  return (name, budget) => enabled ? createLimiter({ name, points: budget.points, durationSeconds: budget.window }, redis) : undefined
+}

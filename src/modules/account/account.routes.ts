@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { onRequestHookHandler } from 'fastify'
 import { principal } from '../../core/http/authenticate.js'
-import { requireRole } from '../../core/http/authorize.js'
 import { bearerSecurity as security } from '../../core/http/openapi.js'
 import { requestMeta } from '../../core/http/request-meta.js'
 import { IdParams, NoContent, Problem } from '../../core/schemas.js'
@@ -67,8 +66,8 @@ export const accountUserRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> 
 /** Under /v1/admin: an admin sends a user the password-reset mail. */
 export const accountAdminRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = async (app, { reset, authenticate }) => {
   app.addHook('onRequest', authenticate)
-  app.addHook('preHandler', requireRole('admin'))
   app.post('/users/:id/password-reset', {
+    config: { auth: { role: 'admin' } },
     schema: { tags: ['admin'], summary: 'Send a user the password-reset mail (the admin never sees the link)', security, params: IdParams, response: { 202: Accepted, 400: Problem, 401: Problem, 403: Problem, 404: Problem } }
   }, async (req, reply) => {
     await reset.requestByAdmin(principal(req), req.params.id, requestMeta(req))

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { onRequestHookHandler } from 'fastify'
-import type { AuthRateLimits } from './index.js'
+import type { AuthRateLimits } from './rate-limits.js'
 import { ValidationError } from '../../core/errors.js'
 import { principal } from '../../core/http/authenticate.js'
 import { bearerSecurity as security } from '../../core/http/openapi.js'

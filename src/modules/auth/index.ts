@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync, onRequestHookHandler } from 'fastify'
 import { authRoutes } from './auth.routes.js'
 import type { AuthService } from './auth.service.js'
+import type { AuthRateLimits } from './rate-limits.js'
 import { tokenRoutes } from './token.routes.js'
 
 export { createAuthService, conflictFromUniqueViolation, type AuthService } from './auth.service.js'
@@ -11,10 +12,8 @@ export { checkPassword } from './password-policy.js'
 export { createSessions, type Sessions } from './sessions.js'
 export { createMemorySessionCache, createRedisSessionCache, type SessionCache } from './session-cache.js'
 export { wellKnownRoutes } from './well-known.routes.js'
-export { createAccountThrottle } from './account-throttle.js'
-
-/** Per-IP limits of the public auth routes (no-ops when RATE_LIMIT_ENABLED=false). */
-export interface AuthRateLimits { login: onRequestHookHandler, token: onRequestHookHandler, register: onRequestHookHandler }
+export { createAuthRateLimits, type AuthRateLimits } from './rate-limits.js'
+export { createUsersAuthPort } from './users-port.js'
 
 export const authModule: FastifyPluginAsync<{ auth: AuthService, authenticate: onRequestHookHandler, rateLimits: AuthRateLimits }> = async (app, { auth, authenticate, rateLimits }) => {
   await app.register(authRoutes, { auth, authenticate, rateLimits })

@@ -25,6 +25,7 @@ import { createUsersService, createUsersStore, usersModule } from './modules/use
 import { createMail } from './modules/mail/index.js'
 import { accountModule, createAccount, createForgotLimit } from './modules/account/index.js'
 
+/** What buildApp needs: config, storage (PGlite or PostgreSQL), optional Redis, the clock; tests add a session cache and a log stream. */
 export interface AppDeps {
   config: Config
   database: Database

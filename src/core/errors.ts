@@ -124,6 +124,7 @@ export interface FieldError { field: string, message: string }
 /** Remaining budget of a rate limit, for the `RateLimit-*` headers (draft-ietf-httpapi-ratelimit-headers); seconds. */
 export interface RateLimitState { limit: number, remaining: number, resetSeconds: number }
 
+/** The per-occurrence part of an AppError; the per-code part is the catalogue row. */
 export interface AppErrorOptions {
   /** RFC 9457 `detail`, for this occurrence; defaults to the catalogue title. Never secrets or input echoes. */
   detail?: string

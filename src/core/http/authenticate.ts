@@ -10,10 +10,12 @@ declare module 'fastify' {
   }
 }
 
+/** Verifies a bearer token into claims (access tokens: RFC 9068 `at+jwt`). */
 export interface TokenVerifier {
   /** Verifies a bearer token; `scopes` only for a scoped token (personal access token). Throws when it is not valid. */
   verify: (token: string) => Promise<{ sub: string, sid: string, role: Actor['role'], email: string, scopes?: readonly string[] }>
 }
+/** Whether session `sid` of user `userId` is live (cache, then database). Throws (→ 503) when it cannot tell. */
 export interface SessionChecker {
   isLive: (sid: string, userId: string) => Promise<boolean>
 }

@@ -14,6 +14,7 @@ export interface AdminSessionsPort {
   markRevoked: (sids: readonly string[]) => Promise<void>
 }
 
+/** What the admin service composes: the users port, the tasks service, session revocation and the audit log. */
 export interface AdminDeps { db: Db, users: UsersStore, clock: Clock, tasks: TasksService, sessions: AdminSessionsPort, audit: AuditService }
 
 /**

@@ -9,6 +9,7 @@ import { NoContent as noContent, Problem } from '../../core/schemas.js'
 import type { AuthService } from './auth.service.js'
 import { LoginBody, RefreshBody, RegisterBody, RegisterResponse, SessionList, SessionParams, TokenResponse } from './auth.schemas.js'
 
+/** `/v1/auth` JSON routes: register, login, refresh (public, rate-limited) and the session routes (Bearer). */
 export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService, authenticate: onRequestHookHandler, rateLimits: AuthRateLimits }> = async (app, { auth, authenticate, rateLimits }) => {
   app.post('/register', {
     onRequest: rateLimits.register,

@@ -13,6 +13,7 @@ import { checkPassword, type PolicyOptions } from './password-policy.js'
 import type { PasswordHasher } from './passwords.js'
 import type { Sessions } from './sessions.js'
 
+/** What the auth flows use: storage, the users port, hashing, sessions, tokens, policy, audit, throttle, metrics. */
 export interface AuthDeps {
   db: Db
   users: UsersStore
@@ -32,8 +33,10 @@ export interface AuthDeps {
   requireEmailVerification?: boolean | undefined
 }
 
+/** A registration: email (lower-cased here), password, optional username and display name. */
 export interface RegisterInput { email: string, password: string, username?: string | undefined, name?: string | undefined }
 
+/** A new session's tokens (RFC 6749 §5.1; `expires_in` in seconds) and its user. */
 export interface TokenPair {
   access_token: string
   token_type: 'Bearer'

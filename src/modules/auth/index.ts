@@ -15,6 +15,7 @@ export { wellKnownRoutes } from './well-known.routes.js'
 export { createAuthRateLimits, type AuthRateLimits } from './rate-limits.js'
 export { createUsersAuthPort } from './users-port.js'
 
+/** `/v1/auth`: the JSON auth routes and the OAuth2 token endpoint. */
 export const authModule: FastifyPluginAsync<{ auth: AuthService, authenticate: onRequestHookHandler, rateLimits: AuthRateLimits }> = async (app, { auth, authenticate, rateLimits }) => {
   await app.register(authRoutes, { auth, authenticate, rateLimits })
   await app.register(tokenRoutes, { auth, rateLimit: rateLimits.token })

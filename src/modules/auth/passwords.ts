@@ -8,6 +8,7 @@ export const ARGON2_PARAMS = { algorithm: 2 /* Algorithm.Argon2id: a const enum,
 const BCRYPT_PREFIX = /^\$2[aby]\$\d{2}\$/
 const ARGON2_PARAMS_RE = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$/
 
+/** `ok`: the password matches; `needsRehash`: it matched a legacy or outdated hash, so store a fresh one. */
 export interface VerifyResult { ok: boolean, needsRehash: boolean }
 
 /** piscina's refusals (errors.js: TaskQueueAtLimit, NoTaskQueueAvailable). */

@@ -16,6 +16,7 @@ export interface UsersAuthPort {
   conflictFromUniqueViolation: (err: unknown) => AppError | undefined
 }
 
+/** The users port, clock, what users needs from auth, and the audit log; optionally the account module's password-change hook. */
 export interface UsersDeps {
   store: UsersStore
   clock: Clock

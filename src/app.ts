@@ -24,7 +24,7 @@ import { createCursors } from './core/pagination.js'
 import { loadServerSecret } from './core/server-secrets.js'
 import { problemComponents } from './core/schemas.js'
 import {
-  authComponents, authModule, createAccessTokens, createAuthRateLimits, createAuthService, createMemorySessionCache, createPasswordHasher,
+  authComponents, authModule, conflictFromUniqueViolation, createAccessTokens, createAuthRateLimits, createAuthService, createMemorySessionCache, createPasswordHasher,
   createRedisSessionCache, createRefreshTokens, createSessions, createUsersAuthPort, loadKeyRing, sessionCleanupRules, wellKnownRoutes, type SessionCache
 } from './modules/auth/index.js'
 import { adminComponents, adminModule, createAdminService } from './modules/admin/index.js'
@@ -33,6 +33,8 @@ import { createTasksService, tasksComponents, tasksModule } from './modules/task
 import { createUsersService, createUsersStore, usersComponents, usersModule } from './modules/users/index.js'
 import { createMemoryTokenCache, createRedisTokenCache, createTokensService, tokensModule, type TokenCache } from './modules/tokens/index.js'
 import { createIdempotencyStore, registerIdempotency } from './core/idempotency.js'
+import { createMail } from './modules/mail/index.js'
+import { accountModule, createAccount, createForgotLimit } from './modules/account/index.js'
 
 /** What buildApp needs: config, storage (PGlite or PostgreSQL), optional Redis, the clock; tests add a session cache and a log stream. */
 export interface AppDeps {
@@ -105,8 +107,19 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   const refreshTokens = createRefreshTokens({ db: database.db, clock, sessions, refreshTtl: config.auth.refreshTtl, graceSeconds: config.auth.refreshReuseGrace })
   const audit = createAuditService({ db: database.db, clock, log: app.log, cursors })
   const policy = { minLength: config.passwords.minLength, requireCharacterClasses: config.passwords.requireCharacterClasses }
-  const limits = createAuthRateLimits({ limiter: limiterFactory(config.rateLimit.enabled, redis), limits: config.rateLimit, metrics, audit })
+  const limiter = limiterFactory(config.rateLimit.enabled, redis)
+  const limits = createAuthRateLimits({ limiter, limits: config.rateLimit, metrics, audit })
   const usersStore = createUsersStore(database.db)
+  const mail = createMail({
+    db: database.db,
+    clock,
+    log: app.log,
+    registry: metrics.registry,
+    config: { ...config.mail, production: config.production },
+    findEmail: async (tx, userId) => (await usersStore.findById(userId, tx))?.email
+  })
+  app.addHook('onReady', async () => { mail.sender.start() })
+  app.addHook('onClose', async () => { await mail.sender.stop() })
   const tokens = createTokensService({
     db: database.db,
     clock,
@@ -117,21 +130,53 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
     confirmPassword: async (userId, password) => {
       const user = await usersStore.findById(userId)
       return user !== undefined && (await hasher.verify(user.password_hash, password)).ok
-    }
+    },
+    notifier: mail.notifier
   })
   const usersAuth = createUsersAuthPort({ hasher, sessions, policy })
+  const account = createAccount({
+    db: database.db,
+    clock,
+    audit,
+    mail,
+    registry: metrics.registry,
+    users: { ...usersStore, conflictFromUniqueViolation },
+    auth: { ...usersAuth, revokeAllSessions: (userId, reason, tx) => sessions.revokeAllForUser(userId, reason, undefined, tx), markRevoked: sessions.markRevoked },
+    appUrl: config.mail.appUrl,
+    ttl: { reset: config.account.resetTtl, verification: config.account.verificationTtl },
+    // Inside the reset's transaction; the cache tombstones go out at once (a rolled-back reset only
+    // refuses those tokens until their cache entries expire: the safe direction).
+    revokePersonalAccessTokens: async (tx, userId) => { await tokens.markRevoked(await tokens.revokeAllForUser(tx, userId, 'password_reset')) }
+  })
+  const forgotLimit = createForgotLimit({ limiter, budget: config.rateLimit.forgotPerIp, metrics, audit })
   const mfa = createMfaService({
-    db: database.db, users: usersStore, clock, encryption, audit, sessions, throttle: limits.accountThrottle, metrics, verifyPassword: usersAuth.verifyPassword, issuer: config.mfa.issuer
+    db: database.db, users: usersStore, clock, encryption, audit, sessions, throttle: limits.accountThrottle, metrics, verifyPassword: usersAuth.verifyPassword, issuer: config.mfa.issuer, notifier: mail.notifier
   })
   const auth = createAuthService({
-    db: database.db, users: usersStore, clock, hasher, sessions, refreshTokens, accessTokens, policy, audit, metrics, throttle: limits.accountThrottle, mfa
+    db: database.db,
+    users: usersStore,
+    clock,
+    hasher,
+    sessions,
+    refreshTokens,
+    accessTokens,
+    policy,
+    audit,
+    metrics,
+    throttle: limits.accountThrottle,
+    mfa,
+    notifier: mail.notifier,
+    onRegistered: account.onRegistered,
+    requireEmailVerification: config.account.requireEmailVerification
   })
   const users = createUsersService({
     store: usersStore,
     clock,
     audit,
     auth: usersAuth,
-    tokens: { revokeAll: async (userId, reason) => { await tokens.markRevoked(await tokens.revokeAllForUser(database.db, userId, reason)) } }
+    tokens: { revokeAll: async (userId, reason) => { await tokens.markRevoked(await tokens.revokeAllForUser(database.db, userId, reason)) } },
+    transaction: async (work) => database.db.transaction(work),
+    onPasswordChanged: account.passwordChanged
   })
   const tasks = createTasksService({ db: database.db, clock, cursors })
   const auditChain = createAuditChain({ db: database.db })
@@ -157,5 +202,6 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   await app.register(tokensModule, { prefix: '/v1/users/me/tokens', tokens, authenticate })
   await app.register(tasksModule, { prefix: '/v1/tasks', tasks, authenticate, publicUrl: config.http.publicUrl })
   await app.register(adminModule, { prefix: '/v1/admin', admin, authenticate })
+  await app.register(accountModule, { account, authenticate, forgotLimit })
   return app
 }

@@ -44,6 +44,15 @@ export const EnvSchema = Type.Object({
   CORS_ORIGINS: Type.Optional(Type.String()),
   DATA_ENCRYPTION_KEY: Type.Optional(Type.String()),
   MFA_ISSUER: Type.String({ minLength: 1, maxLength: 64, pattern: '^[^:]+$', default: 'TaskFlow' }),
+  APP_URL: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$' })),
+  SMTP_URL: Type.Optional(Type.String({ pattern: '^smtps?://[^\\s]+$' })),
+  MAIL_FROM: Type.Optional(Type.String({ minLength: 3, maxLength: 320, pattern: '^[^\\r\\n]+$' })),
+  MAIL_POLL_INTERVAL_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 1000 }),
+  PASSWORD_RESET_TTL: Seconds(1800, 60),
+  EMAIL_VERIFICATION_TTL: Seconds(86400, 60),
+  REQUIRE_EMAIL_VERIFICATION: Type.Optional(Bool),
+  RATE_LIMIT_FORGOT_PER_IP: Type.Integer({ minimum: 1, default: 5 }),
+  RATE_LIMIT_FORGOT_WINDOW: Seconds(3600),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map(l => Type.Literal(l)), { default: 'info' })
 })
 export type Env = Static<typeof EnvSchema>
@@ -87,6 +96,24 @@ export interface Config {
     readonly loginPerIp: { readonly points: number, readonly window: number }
     readonly accountFailures: { readonly points: number, readonly window: number }
     readonly registerPerIp: { readonly points: number, readonly window: number }
+    readonly forgotPerIp: { readonly points: number, readonly window: number }
+  }
+  /** Mail (API.md "Mail, password reset and email verification"). */
+  readonly mail: {
+    /** Base of every link in a mail; never the request's Host header. */
+    readonly appUrl: string
+    /** unset: mails are logged (development) or dropped (production). */
+    readonly smtpUrl: string | undefined
+    readonly from: string
+    /** How often a sender looks for due mail, in milliseconds. */
+    readonly pollIntervalMs: number
+  }
+  readonly account: {
+    /** Lifetimes of the links in mails, in seconds. */
+    readonly resetTtl: number
+    readonly verificationTtl: number
+    /** No session (register, login, password grant) until the email is verified. */
+    readonly requireEmailVerification: boolean
   }
   readonly metrics: { readonly token: string | undefined, readonly defaultMetrics: boolean }
   readonly cors: { readonly origins: readonly string[] }
@@ -204,7 +231,19 @@ export function loadConfig (source: Record<string, string | undefined>): Config 
       enabled: e.RATE_LIMIT_ENABLED !== 'false',
       loginPerIp: Object.freeze({ points: e.RATE_LIMIT_LOGIN_PER_IP, window: e.RATE_LIMIT_LOGIN_WINDOW }),
       accountFailures: Object.freeze({ points: e.RATE_LIMIT_ACCOUNT_FAILURES, window: e.RATE_LIMIT_ACCOUNT_WINDOW }),
-      registerPerIp: Object.freeze({ points: e.RATE_LIMIT_REGISTER_PER_IP, window: e.RATE_LIMIT_REGISTER_WINDOW })
+      registerPerIp: Object.freeze({ points: e.RATE_LIMIT_REGISTER_PER_IP, window: e.RATE_LIMIT_REGISTER_WINDOW }),
+      forgotPerIp: Object.freeze({ points: e.RATE_LIMIT_FORGOT_PER_IP, window: e.RATE_LIMIT_FORGOT_WINDOW })
+    }),
+    mail: Object.freeze({
+      appUrl: (e.APP_URL ?? publicUrl).replace(/\/+$/, ''),
+      smtpUrl: e.SMTP_URL,
+      from: e.MAIL_FROM ?? `TaskFlow <no-reply@${new URL(publicUrl).hostname.replace(/^\[|\]$/g, '')}>`,
+      pollIntervalMs: e.MAIL_POLL_INTERVAL_MS
+    }),
+    account: Object.freeze({
+      resetTtl: e.PASSWORD_RESET_TTL,
+      verificationTtl: e.EMAIL_VERIFICATION_TTL,
+      requireEmailVerification: e.REQUIRE_EMAIL_VERIFICATION === 'true'
     }),
     metrics: Object.freeze({ token: e.METRICS_TOKEN, defaultMetrics: e.METRICS_DEFAULT !== 'false' }),
     cors: Object.freeze({ origins: Object.freeze((e.CORS_ORIGINS ?? '').split(',').map(s => s.trim()).filter(Boolean)) }),

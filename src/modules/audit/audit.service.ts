@@ -12,7 +12,8 @@ export const AUDIT_EVENT_TYPES = [
   'register', 'login.success', 'login.failure', 'logout', 'logout_all', 'token.refresh', 'token.reuse_detected',
   'session.revoked', 'password.change', 'rate_limit.exceeded', 'user.updated_by_admin', 'user.deleted', 'task.deleted_by_admin',
   'mfa.enabled', 'mfa.disabled', 'mfa.recovery_code_used', 'mfa.reset_by_admin',
-  'pat.created', 'pat.revoked'
+  'pat.created', 'pat.revoked',
+  'password.reset_requested', 'password.reset', 'email.verified', 'email.change_requested', 'email.changed'
 ] as const
 export type AuditEventType = typeof AUDIT_EVENT_TYPES[number]
 

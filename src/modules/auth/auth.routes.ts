@@ -7,14 +7,14 @@ import { bearerSecurity as security, rateLimited } from '../../core/http/openapi
 import { requestMeta } from '../../core/http/request-meta.js'
 import { NoContent as noContent, Problem } from '../../core/schemas.js'
 import type { AuthService } from './auth.service.js'
-import { LoginBody, RefreshBody, RegisterBody, SessionList, SessionParams, TokenResponse } from './auth.schemas.js'
+import { LoginBody, RefreshBody, RegisterBody, RegisterResponse, SessionList, SessionParams, TokenResponse } from './auth.schemas.js'
 import { MfaRequiredProblem, VerifyBody } from '../mfa/index.js'
 
 /** `/v1/auth` JSON routes: register, login, refresh (public, rate-limited) and the session routes (Bearer). */
 export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService, authenticate: onRequestHookHandler, rateLimits: AuthRateLimits }> = async (app, { auth, authenticate, rateLimits }) => {
   app.post('/register', {
     onRequest: rateLimits.register,
-    schema: { tags: ['auth'], operationId: 'register', summary: 'Create an account and log in', ...rateLimited, body: RegisterBody, response: { 201: TokenResponse, 400: Problem, 409: Problem, 415: Problem, 429: Problem } }
+    schema: { tags: ['auth'], operationId: 'register', summary: 'Create an account and log in (with REQUIRE_EMAIL_VERIFICATION: only the user, no tokens)', ...rateLimited, body: RegisterBody, response: { 201: RegisterResponse, 400: Problem, 409: Problem, 415: Problem, 429: Problem } }
   }, async (req, reply) => reply.code(201).send(await auth.register(req.body, requestMeta(req))))
 
   app.post('/login', {

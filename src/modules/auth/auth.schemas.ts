@@ -39,6 +39,9 @@ export const TokenResponse = Type.Object({ ...TokenPairFields, user: UserView },
   examples: [{ ...PAIR_EXAMPLE, user: USER_EXAMPLE }]
 })
 
+/** 201 of register: the token response, or only `{ user }` when REQUIRE_EMAIL_VERIFICATION holds the session back. */
+export const RegisterResponse = Type.Union([TokenResponse, Type.Object({ user: UserView })])
+
 /** RFC 6749 §5.1: no `user`. */
 export const OAuthTokenResponse = Type.Object(TokenPairFields, { description: 'RFC 6749 §5.1 access token response', examples: [PAIR_EXAMPLE] })
 

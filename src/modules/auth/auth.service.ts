@@ -5,6 +5,7 @@ import { pgConstraint, pgErrorCode, type Db } from '../../core/db.js'
 import { AppError, ValidationError } from '../../core/errors.js'
 import { newId } from '../../core/ids.js'
 import type { AuditService } from '../audit/index.js'
+import type { Notifier } from '../mail/index.js'
 import type { UserRow, UsersStore } from '../users/index.js'
 import type { AccountThrottle } from './account-throttle.js'
 import type { AccessTokens } from './access-tokens.js'
@@ -37,6 +38,12 @@ export interface AuthDeps {
   throttle: AccountThrottle
   metrics: Metrics
   mfa: SecondFactorPort
+  /** Security notices (refresh-token reuse); absent → none are mailed. */
+  notifier?: Notifier | undefined
+  /** Runs in the registration's transaction: queues the verification mail (account module). */
+  onRegistered?: ((tx: Db, user: UserRow) => Promise<void>) | undefined
+  /** REQUIRE_EMAIL_VERIFICATION: no session (register, login, password grant) until the email is verified. */
+  requireEmailVerification?: boolean | undefined
 }
 
 /** A registration: email (lower-cased here), password, optional username and display name. */
@@ -52,10 +59,11 @@ export interface TokenPair {
 }
 
 /** Why a login failed: the error code (the catalogue maps it to problem+json or RFC 6749 `invalid_grant`). */
-type LoginFailure = 'invalid_credentials' | 'account_disabled'
+type LoginFailure = 'invalid_credentials' | 'account_disabled' | 'email_not_verified'
 const LOGIN_FAILURE_DETAIL: Record<LoginFailure, string> = {
   invalid_credentials: 'Invalid email or password',
-  account_disabled: 'This account is disabled'
+  account_disabled: 'This account is disabled',
+  email_not_verified: 'Verify your email address first: follow the link in the mail we sent'
 }
 
 /** A unique violation on users' email or username, as the 409 the contract names. */
@@ -70,7 +78,7 @@ export function conflictFromUniqueViolation (err: unknown): AppError | undefined
  * The authentication flows: register, login (JSON and the password grant), refresh, logout and the
  * session list. Transport-free: routes map its results and errors to HTTP.
  */
-export function createAuthService ({ db, users, clock, hasher, sessions, refreshTokens, accessTokens, policy, audit, throttle, metrics, mfa }: AuthDeps) {
+export function createAuthService ({ db, users, clock, hasher, sessions, refreshTokens, accessTokens, policy, audit, throttle, metrics, mfa, notifier, onRegistered, requireEmailVerification = false }: AuthDeps) {
   /** Starts a session (`amr`: how it authenticated, RFC 8176) and signs its first access token; returns the pair and the session id. */
   async function issue (tx: Db, user: UserRow, meta: RequestMeta, amr: readonly string[] = ['pwd']): Promise<TokenPair & { sessionId: string }> {
     const { session, refreshToken } = await sessions.create(tx, user.id, meta, amr)
@@ -115,7 +123,8 @@ export function createAuthService ({ db, users, clock, hasher, sessions, refresh
       return startSession(user, meta, { method: passed.method, amr: passed.amr, route }, passed.amr)
     }),
 
-    register: (input: RegisterInput, meta: RequestMeta): Promise<TokenPair> => timed(metrics, 'register', async () => {
+    /** Creates the account and queues its verification mail; with REQUIRE_EMAIL_VERIFICATION, no session (`{ user }` only). */
+    register: (input: RegisterInput, meta: RequestMeta): Promise<TokenPair | { user: UserRow }> => timed(metrics, 'register', async () => {
       const email = input.email.toLowerCase()
       const weak = checkPassword(input.password, { email, username: input.username }, policy)
       if (weak) throw new ValidationError(`password ${weak.message}`, [weak], 'weak_password')
@@ -132,6 +141,11 @@ export function createAuthService ({ db, users, clock, hasher, sessions, refresh
             created_at: now,
             updated_at: now
           }, tx)
+          await onRegistered?.(tx, user)
+          if (requireEmailVerification) {
+            await audit.record({ type: 'register', actorId: user.id, userId: user.id, meta, details: { session: false } }, tx)
+            return { user }
+          }
           const pair = await issue(tx, user, meta)
           // A registration is a change: its audit entry commits with it.
           await audit.record({ type: 'register', actorId: user.id, userId: user.id, meta, details: { session_id: pair.sessionId } }, tx)
@@ -160,8 +174,9 @@ export function createAuthService ({ db, users, clock, hasher, sessions, refresh
         await audit.note({ type: 'rate_limit.exceeded', userId: user?.id ?? null, meta, details: { limit: 'login_account', route, identifier } })
       })
       const { ok, needsRehash } = await hasher.verify(user?.password_hash, password)
-      if (!user || !ok || !user.is_active) {
-        const failure: LoginFailure = !user || !ok ? 'invalid_credentials' : 'account_disabled'
+      // Only after the right password: a disabled account, then an unverified email when verification is required.
+      if (!user || !ok || !user.is_active || (requireEmailVerification && !user.email_verified)) {
+        const failure: LoginFailure = !user || !ok ? 'invalid_credentials' : !user.is_active ? 'account_disabled' : 'email_not_verified'
         if (failure === 'invalid_credentials') await throttle.recordFailure(accountKey)
         metrics.loginFailure.inc({ reason: failure })
         await audit.note({ type: 'login.failure', userId: user?.id ?? null, meta, details: { identifier, reason: failure, route } })
@@ -181,6 +196,7 @@ export function createAuthService ({ db, users, clock, hasher, sessions, refresh
       if (result.kind === 'reused') {
         metrics.tokenReuse.inc()
         await audit.note({ type: 'token.reuse_detected', userId: result.session.user_id, meta, details: { session_id: result.session.id } })
+        await notifier?.notify(db, result.session.user_id, 'refresh_reuse_detected')
       }
       if (result.kind !== 'rotated') throw invalid()
       const user = await users.findById(result.session.user_id)

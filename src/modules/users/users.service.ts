@@ -1,6 +1,7 @@
 import type { Actor, RequestMeta } from '../../core/actor.js'
 import type { AuditService } from '../audit/index.js'
 import type { Clock } from '../../core/clock.js'
+import type { Db } from '../../core/db.js'
 import { AppError, ValidationError, type FieldError } from '../../core/errors.js'
 import type { UserRow } from './users.table.js'
 import type { UsersStore } from './users.store.js'
@@ -20,11 +21,21 @@ export interface UsersTokensPort {
   revokeAll: (userId: string, reason: string) => Promise<void>
 }
 
-/** The users port, clock, what users needs from auth and from personal access tokens, and the audit log. */
-export interface UsersDeps { store: UsersStore, clock: Clock, auth: UsersAuthPort, tokens: UsersTokensPort, audit: AuditService }
+/** The users port, clock, what users needs from auth and from personal access tokens, and the audit log; optionally the account module's password-change hook. */
+export interface UsersDeps {
+  store: UsersStore
+  clock: Clock
+  auth: UsersAuthPort
+  tokens: UsersTokensPort
+  audit: AuditService
+  /** Runs `work` in one transaction (the password change and its consequences commit together). */
+  transaction?: <T>(work: (tx: Db) => Promise<T>) => Promise<T>
+  /** After a password change, in its transaction: reset links die and a notice is mailed (account module). */
+  onPasswordChanged?: (tx: Db, userId: string) => Promise<void>
+}
 
 /** The signed-in user's own account: profile, password, deletion. */
-export function createUsersService ({ store, clock, auth, tokens, audit }: UsersDeps) {
+export function createUsersService ({ store, clock, auth, tokens, audit, transaction, onPasswordChanged }: UsersDeps) {
   async function load (actor: Actor): Promise<UserRow> {
     const user = await store.findById(actor.userId)
     if (!user) throw new AppError('user_not_found', { detail: 'This account no longer exists' })
@@ -58,7 +69,14 @@ export function createUsersService ({ store, clock, auth, tokens, audit }: Users
       const weak = auth.checkPolicy(newPassword, { email: user.email, username: user.username }, 'new_password')
       if (weak) throw new ValidationError(`new_password ${weak.message}`, [weak], 'weak_password')
       const passwordHash = await auth.hashPassword(newPassword)
-      await store.update(user.id, { password_hash: passwordHash, updated_at: clock.now() })
+      if (transaction && onPasswordChanged) {
+        await transaction(async (tx) => {
+          await store.update(user.id, { password_hash: passwordHash, updated_at: clock.now() }, tx)
+          await onPasswordChanged(tx, user.id)
+        })
+      } else {
+        await store.update(user.id, { password_hash: passwordHash, updated_at: clock.now() })
+      }
       await auth.revokeAllSessions(user.id, 'password_change', actor.sessionId)
       await audit.note({ type: 'password.change', actorId: user.id, userId: user.id, meta })
     },

@@ -24,6 +24,12 @@ export function createUsersStore (db: Db) {
     create: (row: NewUserRow, tx: Db = db): Promise<UserRow> => usersRepository.insert(tx, row),
     /** Applies `changes`; undefined when the user no longer exists. */
     update: (id: string, changes: UserChanges, tx: Db = db): Promise<UserRow | undefined> => usersRepository.update(tx, id, changes),
+    /**
+     * Moves the account to a new address (lower-cased) that a mailed link just proved, so it is also
+     * verified. Throws the driver's unique violation (23505) when the address is taken.
+     */
+    changeEmail: (id: string, email: string, at: Date, tx: Db = db): Promise<UserRow | undefined> =>
+      usersRepository.update(tx, id, { email: email.toLowerCase(), email_verified: true, updated_at: at }),
     /** Deletes the user (sessions and tasks go with it, by foreign-key cascade); false when there was none. */
     remove: (id: string, tx: Db = db): Promise<boolean> => usersRepository.delete(tx, id),
     /** Up to `limit` users, newest first, after the id `afterId` (keyset paging). */

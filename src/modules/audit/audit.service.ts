@@ -10,7 +10,7 @@ import { auditEventsTable, type AuditEventRow } from './audit.table.js'
 export const AUDIT_EVENT_TYPES = [
   'register', 'login.success', 'login.failure', 'logout', 'logout_all', 'token.refresh', 'token.reuse_detected',
   'session.revoked', 'password.change', 'rate_limit.exceeded', 'user.updated_by_admin', 'user.deleted', 'task.deleted_by_admin',
-  'mfa.enabled', 'mfa.disabled', 'mfa.recovery_code_used', 'mfa.reset_by_admin'
+  'mfa.enabled', 'mfa.disabled', 'mfa.recovery_code_used', 'mfa.reset_by_admin', 'identity.linked', 'identity.unlinked'
 ] as const
 export type AuditEventType = typeof AUDIT_EVENT_TYPES[number]
 

@@ -51,7 +51,8 @@ export interface MfaDeps {
   audit: AuditService
   sessions: MfaSessionsPort
   throttle: MfaThrottlePort
-  verifyPassword: (stored: string, password: string) => Promise<boolean>
+  /** False for a password-less account (social sign-in only): flows needing current_password answer 400 wrong_password. */
+  verifyPassword: (stored: string | null, password: string) => Promise<boolean>
   /** MFA_ISSUER: the name authenticator apps show. */
   issuer: string
   /** auth_rate_limited_total, and the registry auth_mfa_verify_total joins. */

@@ -21,6 +21,7 @@ import {
   createRedisSessionCache, createSessions, createUsersAuthPort, loadKeySet, wellKnownRoutes, type SessionCache
 } from './modules/auth/index.js'
 import { adminModule, createAdminService } from './modules/admin/index.js'
+import { createIdentitiesService, createProviders, identitiesModule, oauthModule } from './modules/identities/index.js'
 import { createMfaService, mfaModule } from './modules/mfa/index.js'
 import { createTasksService, tasksModule } from './modules/tasks/index.js'
 import { createUsersService, createUsersStore, usersModule } from './modules/users/index.js'
@@ -88,6 +89,17 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   const auth = createAuthService({
     db: database.db, users: usersStore, clock, hasher, sessions, accessTokens, policy, audit, metrics, throttle: limits.accountThrottle, mfa
   })
+  const identities = createIdentitiesService({
+    db: database.db,
+    users: usersStore,
+    clock,
+    audit,
+    providers: createProviders(config.oauth, config.http.publicUrl),
+    redirectUris: config.oauth.redirectUris,
+    verifyPassword: usersAuth.verifyPassword,
+    signIn: auth.signIn,
+    log: app.log
+  })
   const users = createUsersService({ store: usersStore, clock, audit, auth: usersAuth })
   const tasks = createTasksService({ db: database.db, clock })
   const admin = createAdminService({ db: database.db, users: usersStore, clock, tasks, sessions, audit, mfa })
@@ -98,9 +110,11 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(operationsRoutes, { probes })
   await app.register(wellKnownRoutes, { prefix: '/.well-known', keys, issuer: config.auth.issuer, publicUrl: config.http.publicUrl })
-  await app.register(authModule, { prefix: '/v1/auth', auth, authenticate, rateLimits: limits.perIp })
+  await app.register(authModule, { prefix: '/v1/auth', auth, authenticate, rateLimits: limits.perIp, authorizationCode: identities.exchange })
+  await app.register(oauthModule, { prefix: '/v1/auth/oauth', identities, publicUrl: config.http.publicUrl })
   await app.register(usersModule, { prefix: '/v1/users', users, authenticate })
   await app.register(mfaModule, { prefix: '/v1/users/me', mfa, authenticate })
+  await app.register(identitiesModule, { prefix: '/v1/users/me', identities, authenticate })
   await app.register(tasksModule, { prefix: '/v1/tasks', tasks, authenticate, publicUrl: config.http.publicUrl })
   await app.register(adminModule, { prefix: '/v1/admin', admin, authenticate })
   return app

@@ -50,6 +50,8 @@ export const ERRORS = {
   unsupported_grant_type: { status: 400, title: 'Unsupported grant type', oauth: { error: 'unsupported_grant_type' }, doc: 'The token endpoint does not know this `grant_type`.' },
   malformed_url: { status: 400, title: 'Malformed URL', doc: 'The request target cannot be decoded (e.g. a bad percent-escape in the path).' },
   reset_token_invalid: { status: 400, title: 'Invalid reset token', doc: 'The password-reset token is invalid, expired or already used. Ask for a new reset email.' },
+  oauth_state_invalid: { status: 400, title: 'Invalid sign-in state', doc: 'The provider called back with a `state` that is unknown, expired (10 minutes) or already used. Nothing was redirected: start the sign-in again from the app.' },
+  authorization_code_invalid: { status: 400, title: 'Invalid authorization code', oauth: { error: 'invalid_grant' }, doc: 'The social sign-in `code` is unknown, expired (60 s) or used, or the `redirect_uri` or `code_verifier` does not match the flow it came from. The code is spent either way: sign in again.' },
   verification_token_invalid: { status: 400, title: 'Invalid verification token', doc: 'The email-verification token is invalid, expired or already used. Ask for a new verification email.' },
   // --- 401: the credentials
   unauthenticated: { status: 401, title: 'Authentication required', doc: 'No credentials were sent (no, empty or non-Bearer `Authorization` header). Send `Authorization: Bearer <access token>`.' },
@@ -70,6 +72,7 @@ export const ERRORS = {
   user_not_found: { status: 404, title: 'User not found', doc: 'No user has this id (or the caller\'s own account no longer exists).' },
   task_not_found: { status: 404, title: 'Task not found', doc: 'No task has this id.' },
   session_not_found: { status: 404, title: 'Session not found', doc: 'The caller has no live session with this id.' },
+  identity_not_found: { status: 404, title: 'Identity not found', doc: 'The caller has no linked identity with this id.' },
   provider_not_configured: { status: 404, title: 'Sign-in provider not configured', doc: 'This social sign-in provider is not offered: its client id and secret are not configured.' },
   // --- 405, 409, 412, 413, 414, 415, 422, 431: the request against the state
   method_not_allowed: { status: 405, title: 'Method Not Allowed', doc: 'The path exists but not with this method; `Allow` lists the methods it has.' },

@@ -21,8 +21,8 @@ export function createProviders (oauth: Config['oauth'], publicUrl: string): Par
 }
 
 /** /v1/auth/oauth/{provider}/… (no authentication: the browser comes and goes). */
-export const oauthModule: FastifyPluginAsync<{ identities: IdentitiesService, publicUrl: string }> = async (app, opts) => {
-  await app.register(oauthRoutes, opts)
+export const oauthModule: FastifyPluginAsync<{ identities: IdentitiesService, publicUrl: string }> = async (app, { identities, publicUrl }) => {
+  await app.register(oauthRoutes, { identities, publicUrl })
 }
 
 /** /v1/users/me/identities… (registered at /v1/users/me): every route needs a valid access token. */

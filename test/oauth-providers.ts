@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
-import { createServer, type Server } from 'node:http'
+import { createServer, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { OAuth2Server, type MutableResponse, type MutableToken } from 'oauth2-mock-server'
 
@@ -51,7 +51,7 @@ export async function startFakeGitHub (client: { id: string, secret: string }) {
   const codes = new Map<string, { challenge: string, user: GitHubUser }>()
   const tokens = new Map<string, GitHubUser>()
   let current: GitHubUser = { id: 1, login: 'octocat', emails: [] }
-  const json = (res: import('node:http').ServerResponse, status: number, body: unknown) => {
+  const json = (res: ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
   }
   const server: Server = createServer((req, res) => {

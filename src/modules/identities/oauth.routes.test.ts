@@ -262,7 +262,9 @@ describe('/v1/users/me/identities', () => {
   async function startLink (ctx: TestApp, token: string, password: string, provider = 'google') {
     const pkce = pkcePair()
     const res = await ctx.app.inject({
-      method: 'POST', url: '/v1/users/me/identities', headers: { authorization: `Bearer ${token}` },
+      method: 'POST',
+      url: '/v1/users/me/identities',
+      headers: { authorization: `Bearer ${token}` },
       payload: { provider, redirect_uri: APP, code_challenge: pkce.challenge, code_challenge_method: 'S256', current_password: password }
     })
     return { res, verifier: pkce.verifier }

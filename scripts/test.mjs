@@ -3,6 +3,9 @@
 // PostgreSQL and Redis named by DATABASE_URL and REDIS_URL. The second run creates a database and a
 // Redis key prefix of its own and removes both afterwards, so concurrent runs never see each other.
 // If DATABASE_URL/REDIS_URL are set but unreachable, this fails: it never skips silently.
+// A full run (no file filter) also gates coverage: V8 coverage of every test process (and the servers
+// they start) is merged by c8 and checked against the thresholds in .c8rc.json (lines and branches of
+// src/) when both paths run, as in CI; TEST_COVERAGE=off skips it, TEST_COVERAGE=on reports a filtered run.
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
@@ -28,7 +31,7 @@ function runSuite (label, env) {
     const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', '--test-timeout=120000', ...files], {
       cwd: root,
       stdio: 'inherit',
-      env: { ...process.env, DATABASE_URL: '', REDIS_URL: '', NODE_ENV: 'test', ...env }
+      env: { ...process.env, DATABASE_URL: '', REDIS_URL: '', NODE_ENV: 'test', ...(coverageDir ? { NODE_V8_COVERAGE: coverageDir } : {}), ...env }
     })
     child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)))
   })
@@ -89,6 +92,22 @@ async function withServices (run) {
 }
 
 const tmp = mkdtempSync(join(tmpdir(), 'taskflow-test-'))
+const coverageWanted = process.env.TEST_COVERAGE === 'on' || (filter.length === 0 && process.env.TEST_COVERAGE !== 'off')
+const coverageDir = coverageWanted ? join(tmp, 'coverage') : undefined
+// The thresholds are for the whole suite on both paths (what CI runs); other runs only report.
+const enforceCoverage = filter.length === 0 && Boolean(process.env.DATABASE_URL || process.env.REDIS_URL)
+
+/** c8 over the merged coverage of both runs, with .c8rc.json's thresholds; resolves to its exit code. */
+function coverageGate () {
+  console.log('\n=== coverage (c8, thresholds in .c8rc.json) ===')
+  return new Promise((resolve) => {
+    const args = ['report', '--temp-directory', coverageDir, ...(enforceCoverage ? [] : ['--check-coverage=false'])]
+    if (!enforceCoverage) console.log('(reported only: the gate applies to the full run on both paths)')
+    const child = spawn(process.execPath, [join(root, 'node_modules/c8/bin/c8.js'), ...args], { cwd: root, stdio: 'inherit' })
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)))
+  })
+}
+
 let failed = false
 try {
   const snapshot = await pgliteSnapshot(tmp)
@@ -99,6 +118,7 @@ try {
   } else {
     console.log('\nDATABASE_URL and REDIS_URL are not set: the PostgreSQL + Redis run was not requested.')
   }
+  if (coverageDir) failed = (await coverageGate()) !== 0 || failed
 } catch (err) {
   console.error(`\ntest run failed: ${err.message}`)
   failed = true

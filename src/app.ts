@@ -12,7 +12,7 @@ import { loadEncryption } from './core/encryption.js'
 import { limiterFactory } from './core/rate-limit.js'
 import { createAuditService } from './modules/audit/index.js'
 import { makeAuthenticate } from './core/http/authenticate.js'
-import { registerErrorHandler } from './core/http/error-handler.js'
+import { clientErrorHandler, frameworkErrors, registerErrorHandler } from './core/http/error-handler.js'
 import { operationsRoutes, type Probe } from './core/http/operations.routes.js'
 import { registerValidators } from './core/http/validation.js'
 import { loggerOptions } from './core/logger.js'
@@ -26,6 +26,7 @@ import { createMfaService, mfaModule } from './modules/mfa/index.js'
 import { createTasksService, tasksModule } from './modules/tasks/index.js'
 import { createUsersService, createUsersStore, usersModule } from './modules/users/index.js'
 
+/** What buildApp needs: config, storage (PGlite or PostgreSQL), optional Redis, the clock; tests add a session cache and a log stream. */
 export interface AppDeps {
   config: Config
   database: Database
@@ -53,7 +54,9 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
     connectionTimeout: 60_000,
     requestIdHeader: false,
     genReqId: requestId,
-    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 }
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
+    frameworkErrors,
+    clientErrorHandler
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.removeContentTypeParser('text/plain')

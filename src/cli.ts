@@ -1,7 +1,6 @@
 import cluster from 'node:cluster'
 import { availableParallelism } from 'node:os'
 import { parseArgs } from 'node:util'
-import { config as readDotenv } from 'dotenv'
 import { CliInputError, createAdmin } from './cli/create-admin.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
 import { systemClock } from './core/clock.js'
@@ -15,6 +14,18 @@ const USAGE = `Usage:
   taskflow migrate                 apply database migrations
   taskflow create-admin --email E --password P [--username U]
                                    create an admin, or promote the existing user with that email`
+
+/**
+ * Reads `./.env` into process.env (Node's own parser, process.loadEnvFile); variables already set
+ * win. A missing file is fine; any other read error is reported.
+ */
+function loadDotEnv (): void {
+  try {
+    process.loadEnvFile()
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') fail(`cannot read .env: ${(err as Error).message}`)
+  }
+}
 
 function fail (message: string, code = 1): never {
   process.stderr.write(`taskflow: ${message}\n`)
@@ -73,7 +84,7 @@ async function main (argv: string[]): Promise<void> {
     if (!command) process.exitCode = 2
     return
   }
-  readDotenv({ quiet: true })
+  loadDotEnv()
   let config: Config
   try {
     config = loadConfig(process.env)

@@ -55,6 +55,7 @@ export type Env = Static<typeof EnvSchema>
 /** Fastify's trustProxy: all, none, a list of addresses/CIDRs, or a hop count (as a function). */
 export type TrustProxy = boolean | string[] | ((address: string, hop: number) => boolean)
 
+/** The validated, frozen configuration (API.md env variables); durations in seconds unless a name says otherwise. */
 export interface Config {
   readonly production: boolean
   readonly http: { readonly host: string, readonly port: number, readonly publicUrl: string, readonly trustProxy: TrustProxy, readonly bodyLimit: number }
@@ -101,6 +102,7 @@ export interface Config {
   readonly maxEventLoopDelayMs: number
 }
 
+/** A missing or invalid environment variable; its message names the variable (never its value when secret). */
 export class ConfigError extends Error {
   override name = 'ConfigError'
 }

@@ -7,6 +7,7 @@ import { createDb, type Database } from './core/db.js'
 import { runMigrations } from './core/migrate.js'
 import { connectRedis, createRedis } from './core/redis.js'
 
+/** A listening server; `close()` drains requests, then closes Redis and the database. */
 export interface RunningServer { app: FastifyInstance, close: () => Promise<void> }
 
 /** Opens the database (migrating it) and Redis, builds the app and listens. Closing drains in-flight requests. */

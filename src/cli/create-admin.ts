@@ -8,6 +8,7 @@ import { createUsersStore } from '../modules/users/index.js'
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,189}\.[^\s@]{1,63}$/
 const USERNAME = /^[A-Za-z0-9_.-]{3,32}$/
 
+/** A bad command-line argument (invalid email, weak password, taken username): printed, exit code 2. */
 export class CliInputError extends Error {
   override name = 'CliInputError'
 }

@@ -1,5 +1,7 @@
+/** The current time, injected so tests move it instead of sleeping. */
 export interface Clock { now: () => Date }
 
+/** The real clock. */
 export const systemClock: Clock = { now: () => new Date() }
 
 /** A clock tests move by hand; they never sleep. */

@@ -1,6 +1,7 @@
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 
+/** Another live TaskFlow process holds the embedded database directory (PGlite allows one process). */
 export class DataDirLockedError extends Error {
   override name = 'DataDirLockedError'
 }

@@ -8,6 +8,7 @@ import { lockDataDir } from './data-dir-lock.js'
 /** The typed Drizzle handle, over PGlite or node-postgres alike. A transaction is one too. */
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>
 
+/** An open database: the Drizzle handle, a liveness ping for /readyz and close(). */
 export interface Database {
   readonly db: Db
   readonly kind: 'pglite' | 'postgres'
@@ -15,6 +16,7 @@ export interface Database {
   close: () => Promise<void>
 }
 
+/** `url` (PostgreSQL) wins; otherwise an embedded PGlite in `dataDir` (or in memory when absent). `poolSize` in connections. */
 export interface DbOptions {
   url?: string | undefined
   /** A directory for PGlite, or undefined for an in-memory PGlite (tests). */
@@ -24,6 +26,7 @@ export interface DbOptions {
   loadDataDir?: Blob | undefined
 }
 
+/** Opens the database named by `options` (node-postgres pool or PGlite). Throws when PostgreSQL is unreachable or the data directory is locked (DataDirLockedError). */
 export async function createDb (options: DbOptions): Promise<Database> {
   if (options.url) {
     const pool = new pg.Pool({

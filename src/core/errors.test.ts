@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import Fastify from 'fastify'
+import { renderProblemsDoc } from './errors-doc.js'
 import { AppError, ERROR_CODES, ERRORS, problemType, type ErrorCode } from './errors.js'
 import { registerErrorHandler } from './http/error-handler.js'
 import { OAuthErrorBody, Problem } from './schemas.js'
@@ -92,5 +94,15 @@ describe('error catalogue', () => {
     assert.match(String((await app.inject({ url: '/throw/invalid_token' })).headers['www-authenticate']), /^Bearer error="invalid_token"/)
     assert.equal((await app.inject({ url: '/throw/unauthenticated' })).headers['www-authenticate'], 'Bearer')
     assert.equal((await app.inject({ url: '/throw/forbidden' })).headers['www-authenticate'], undefined)
+  })
+
+  it('when the catalogue changes, then docs/problems.md is regenerated (run `npm run docs:problems`)', () => {
+    const committed = readFileSync(new URL('../../docs/problems.md', import.meta.url), 'utf8')
+    assert.equal(committed, renderProblemsDoc())
+    for (const code of ERROR_CODES) assert.ok(committed.includes(`## ${code}\n`), code)
+  })
+
+  it('when the OpenAPI Problem schema is read, then code is an enum of every catalogue code', () => {
+    assert.deepEqual((Problem.properties.code as unknown as { enum: string[] }).enum, ERROR_CODES)
   })
 })

@@ -49,6 +49,7 @@ export const ERRORS = {
   invalid_cursor: { status: 400, title: 'Invalid cursor', doc: 'The `cursor` was not issued by this server for this list, filter and sort (edited, made by hand or taken from another list). Start again from the first page.' },
   unsupported_grant_type: { status: 400, title: 'Unsupported grant type', oauth: { error: 'unsupported_grant_type' }, doc: 'The token endpoint does not know this `grant_type`.' },
   malformed_url: { status: 400, title: 'Malformed URL', doc: 'The request target cannot be decoded (e.g. a bad percent-escape in the path).' },
+  malformed_request: { status: 400, title: 'Malformed HTTP request', doc: 'The HTTP request cannot be parsed (e.g. both `Transfer-Encoding` and `Content-Length`, or a broken header line). The connection is closed.' },
   reset_token_invalid: { status: 400, title: 'Invalid reset token', doc: 'The password-reset token is invalid, expired or already used. Ask for a new reset email.' },
   oauth_state_invalid: { status: 400, title: 'Invalid sign-in state', doc: 'The provider called back with a `state` that is unknown, expired (10 minutes) or already used. Nothing was redirected: start the sign-in again from the app.' },
   authorization_code_invalid: { status: 400, title: 'Invalid authorization code', oauth: { error: 'invalid_grant' }, doc: 'The social sign-in `code` is unknown, expired (60 s) or used, or the `redirect_uri` or `code_verifier` does not match the flow it came from. The code is spent either way: sign in again.' },
@@ -87,6 +88,7 @@ export const ERRORS = {
   identity_taken: { status: 409, title: 'Identity linked to another account', doc: 'This provider identity is already linked to another account.' },
   account_exists: { status: 409, title: 'Account exists', doc: 'An account already has the provider\'s email: sign in and link the provider from the account settings.' },
   idempotency_key_in_progress: { status: 409, title: 'Idempotent request in progress', doc: 'A request with this `Idempotency-Key` is still running; retry after it has finished.' },
+  request_timeout: { status: 408, title: 'Request Timeout', doc: 'The request was not received in time (30 s for the whole request). The connection is closed.' },
   precondition_failed: { status: 412, title: 'Precondition Failed', doc: '`If-Match` does not match the current ETag: the resource changed since it was read. Read it again.' },
   payload_too_large: { status: 413, title: 'Content Too Large', doc: 'The request body is larger than the limit (1 MiB).' },
   uri_too_long: { status: 414, title: 'URI Too Long', doc: 'A path segment is longer than the server accepts (200 characters).' },
@@ -125,6 +127,7 @@ export interface FieldError { field: string, message: string }
 /** Remaining budget of a rate limit, for the `RateLimit-*` headers (draft-ietf-httpapi-ratelimit-headers); seconds. */
 export interface RateLimitState { limit: number, remaining: number, resetSeconds: number }
 
+/** The per-occurrence part of an AppError; the per-code part is the catalogue row. */
 export interface AppErrorOptions {
   /** RFC 9457 `detail`, for this occurrence; defaults to the catalogue title. Never secrets or input echoes. */
   detail?: string

@@ -8,6 +8,7 @@ export const REDACT_PATHS = [
   '*.password_hash', 'password', 'refresh_token', 'access_token', 'token'
 ]
 
+/** pino options at `level`, with REDACT_PATHS censored (authorization and cookie headers, passwords, hashes, tokens, secrets). */
 export function loggerOptions (level: string): Exclude<FastifyServerOptions['logger'], boolean | undefined> {
   return {
     level,

@@ -58,7 +58,9 @@ export function registerMetrics (app: FastifyInstance, metrics: Metrics, token: 
   app.get('/metrics', { schema: { hide: true } }, async (req, reply) => {
     if (expected) {
       const sent = bearerToken(req.headers.authorization)
-      if (!sent || !timingSafeEqual(digest(sent), expected)) throw new AppError('unauthenticated', { detail: 'Metrics need the metrics token' })
+      // RFC 6750 §3.1: no token is a plain challenge; a wrong one is invalid_token.
+      if (!sent) throw new AppError('unauthenticated', { detail: 'Metrics need the metrics token' })
+      if (!timingSafeEqual(digest(sent), expected)) throw new AppError('invalid_token', { detail: 'The metrics token is wrong' })
     }
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics())
   })

@@ -5,6 +5,7 @@ export function encodeCursor (position: unknown[]): string {
   return Buffer.from(JSON.stringify(position)).toString('base64url')
 }
 
+/** The position array inside a cursor. Throws ValidationError (400) when it is not base64url JSON of an array. */
 export function decodeCursor (cursor: string): unknown[] {
   try {
     const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
@@ -13,6 +14,7 @@ export function decodeCursor (cursor: string): unknown[] {
   throw invalidCursor()
 }
 
+/** The 400 for a cursor that does not decode to a position of this list. */
 export function invalidCursor (): ValidationError {
   return new ValidationError('cursor is invalid or belongs to another query', [{ field: 'cursor', message: 'is invalid' }])
 }

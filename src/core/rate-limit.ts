@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis'
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible'
 
+/** A fixed window: `points` per `durationSeconds`, keys prefixed with `rl:<name>`. */
 export interface LimitSpec { name: string, points: number, durationSeconds: number }
 
 /** Where a key stands against its limit, as the RateLimit-* headers describe it. */
@@ -12,6 +13,7 @@ export interface LimitState {
   exceeded: boolean
 }
 
+/** A named limit keyed by client IP or account. */
 export interface Limiter {
   readonly spec: LimitSpec
   /** Spends one point; `exceeded` when the key was already out of points. */

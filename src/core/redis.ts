@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis'
 
+/** `url` as REDIS_URL (redis://[:password@]host:port/db); `prefix` is prepended to every key (e.g. `tf:`). */
 export interface RedisOptions { url: string, prefix: string }
 
 /**

@@ -22,6 +22,7 @@ export function StringEnum<const T extends readonly string[]> (values: T, option
 
 /** RFC 9562 UUID in its canonical 8-4-4-4-12 hex form (any version; ids we mint are v7). */
 export const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
+/** A UUID path, query or body value (a malformed one is 400). */
 export const Uuid = Type.String({ pattern: UUID_PATTERN, format: 'uuid' })
 
 /** `{ id }` path parameters (a malformed id is 400, API.md Conventions). */

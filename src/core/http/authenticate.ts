@@ -1,6 +1,7 @@
 import type { FastifyRequest, onRequestHookHandler } from 'fastify'
 import type { Actor } from '../actor.js'
 import { AppError } from '../errors.js'
+import { authorizeRequest } from './authorize.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -9,9 +10,12 @@ declare module 'fastify' {
   }
 }
 
+/** Verifies a bearer token into claims (access tokens: RFC 9068 `at+jwt`). */
 export interface TokenVerifier {
-  verify: (token: string) => Promise<{ sub: string, sid: string, role: Actor['role'], email: string }>
+  /** Verifies a bearer token; `scopes` only for a scoped token (personal access token). Throws when it is not valid. */
+  verify: (token: string) => Promise<{ sub: string, sid: string, role: Actor['role'], email: string, scopes?: readonly string[] }>
 }
+/** Whether session `sid` of user `userId` is live (cache, then database). Throws (→ 503) when it cannot tell. */
 export interface SessionChecker {
   isLive: (sid: string, userId: string) => Promise<boolean>
 }
@@ -26,8 +30,9 @@ export function bearerToken (header: string | undefined): string | undefined {
 
 /**
  * Makes the onRequest hook of protected routes: a verified access token whose session is still live
- * becomes `request.principal`. Verification failures are 401 invalid_token; a session check that
- * cannot be made propagates (503), it never lets the request through.
+ * becomes `request.principal`, once the route's `config.auth` (role, scope) allows it. Verification
+ * failures are 401 invalid_token, a missing role or scope 403 — all before the input is validated;
+ * a session check that cannot be made propagates (503), it never lets the request through.
  */
 export function makeAuthenticate ({ tokens, sessions }: { tokens: TokenVerifier, sessions: SessionChecker }): onRequestHookHandler {
   return async function authenticate (req) {
@@ -44,7 +49,9 @@ export function makeAuthenticate ({ tokens, sessions }: { tokens: TokenVerifier,
       req.log.info({ code: 'invalid_token', reason: 'session revoked', sid: claims.sid }, 'access token rejected')
       throw new AppError('invalid_token', { detail: 'The session of this access token has ended' })
     }
-    req.principal = { userId: claims.sub, sessionId: claims.sid, role: claims.role, email: claims.email }
+    const actor: Actor = { userId: claims.sub, sessionId: claims.sid, role: claims.role, email: claims.email, ...(claims.scopes ? { scopes: claims.scopes } : {}) }
+    authorizeRequest(req, actor)
+    req.principal = actor
   }
 }
 

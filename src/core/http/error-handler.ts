@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http'
+import type { Duplex } from 'node:stream'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { isDbUnavailable } from '../db.js'
 import { AppError, errorSpec, problemType, type ErrorCode, type FieldError } from '../errors.js'
@@ -58,6 +60,25 @@ function extensionsOf (err: AppError, reserved: Set<string>): Record<string, unk
   return out
 }
 
+const PROBLEM_JSON = 'application/problem+json; charset=utf-8'
+
+const isFrameworkError = (err: unknown): boolean => typeof (err as { code?: unknown }).code === 'string' && (err as { code: string }).code.startsWith('FST_ERR_')
+
+/** The RFC 9457 body of an AppError: the catalogue's type and title, the error's detail, errors[] and extension members. */
+export function problemBody (err: AppError, instance?: string): Problem {
+  const body: Problem = {
+    type: problemType(err.code),
+    title: errorSpec(err.code).title,
+    status: err.status,
+    detail: err.message,
+    ...(instance === undefined ? {} : { instance }),
+    code: err.code,
+    ...extensionsOf(err, PROBLEM_MEMBERS)
+  }
+  if (err.errors && err.errors.length > 0) body.errors = err.errors
+  return body
+}
+
 /** Turns whatever was thrown into an AppError; an unexpected error is logged here and becomes `internal_error`. */
 function toAppError (err: FastifyError, req: FastifyRequest): AppError {
   if (err instanceof AppError) return err
@@ -107,21 +128,45 @@ export function registerErrorHandler (app: FastifyInstance): void {
     }
     if (err.status >= 400 && err.status < 500 && err.status !== 404 && err.status !== 401) req.log.info({ code: err.code, status: err.status }, 'request refused')
 
-    const body: Problem = {
-      type: problemType(err.code),
-      title: spec.title,
-      status: err.status,
-      detail,
-      instance: req.url.split('?')[0] ?? req.url,
-      code: err.code,
-      ...extensionsOf(err, PROBLEM_MEMBERS)
-    }
-    if (err.errors && err.errors.length > 0) body.errors = err.errors
-    return reply.code(err.status).type('application/problem+json; charset=utf-8').send(body)
+    // A framework error is about the request itself (its URL, headers or body framing): it names
+    // no instance, so nothing of the input is echoed.
+    const instance = isFrameworkError(thrown) ? undefined : req.url.split('?')[0]
+    return reply.code(err.status).type(PROBLEM_JSON).send(problemBody(err, instance))
   })
 
   app.setNotFoundHandler(async (req, reply) => {
-    const body: Problem = { type: problemType('not_found'), title: errorSpec('not_found').title, status: 404, detail: `No route for ${req.method} ${req.url.split('?')[0] ?? ''}`, instance: req.url.split('?')[0] ?? req.url, code: 'not_found' }
-    return reply.code(404).type('application/problem+json; charset=utf-8').send(body)
+    return reply.code(404).type(PROBLEM_JSON).send(problemBody(new AppError('not_found', { detail: 'No route matches this method and path' }), req.url.split('?')[0]))
   })
+}
+
+/** Router errors (Fastify `frameworkErrors`): a bad percent-escape, an over-long path parameter. Fixed text, no echo of the path. */
+export function frameworkErrors (err: FastifyError, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const appError = err.code === 'FST_ERR_BAD_URL'
+    ? new AppError('malformed_url', { detail: 'The path contains an invalid percent-encoding' })
+    : err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? new AppError('uri_too_long', { detail: 'A path segment is longer than 200 characters' })
+      : new AppError('internal_error', { detail: 'Internal Server Error' })
+  if (appError.code === 'internal_error') req.log.error({ err, code: 'internal_error' }, 'router error')
+  else req.log.info({ code: appError.code, status: appError.status }, 'request refused')
+  return reply.code(appError.status).header('x-request-id', req.id).header('cache-control', 'no-store').type(PROBLEM_JSON).send(problemBody(appError))
+}
+
+/**
+ * Errors Node's HTTP parser raises before Fastify sees a request (Fastify `clientErrorHandler`): a
+ * header section over 16 KiB (431), a request that took too long (408), anything unparsable (400,
+ * e.g. Transfer-Encoding with Content-Length). Answered with problem+json and the connection closed.
+ */
+export function clientErrorHandler (this: FastifyInstance, err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return
+  const appError = err.code === 'HPE_HEADER_OVERFLOW'
+    ? new AppError('header_too_large', { detail: 'The request headers are larger than 16 KiB' })
+    : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? new AppError('request_timeout', { detail: 'The request took too long to arrive' })
+      : new AppError('malformed_request', { detail: 'The HTTP request cannot be parsed' })
+  this.log.info({ code: appError.code, status: appError.status, parserError: err.code }, 'request refused by the HTTP parser')
+  if (socket.writable) {
+    const body = JSON.stringify(problemBody(appError))
+    socket.write(`HTTP/1.1 ${appError.status} ${STATUS_CODES[appError.status] ?? ''}\r\nContent-Type: ${PROBLEM_JSON}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`)
+  }
+  socket.destroy(err)
 }

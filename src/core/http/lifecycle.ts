@@ -23,6 +23,7 @@ declare module 'fastify' {
   }
 }
 
+/** Options of lifecyclePlugin. */
 export interface LifecycleOptions {
   /** How long closing waits for running handlers, in milliseconds. */
   drainTimeoutMs?: number

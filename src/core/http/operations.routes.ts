@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 
+/** A readiness check for /readyz: resolves when the dependency answers within 2 s, throws otherwise. */
 export interface Probe { name: string, check: () => Promise<void> }
 
 const Health = Type.Object({ status: Type.String() })

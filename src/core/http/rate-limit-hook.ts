@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify
 import { TooManyRequestsError } from '../errors.js'
 import type { Limiter, LimitState } from '../rate-limit.js'
 
+/** Sets `RateLimit-Limit`, `-Remaining` and `-Reset` (seconds) (draft-ietf-httpapi-ratelimit-headers). */
 export function setRateLimitHeaders (reply: FastifyReply, state: { limit: number, remaining: number, resetSeconds: number }): void {
   reply.header('ratelimit-limit', String(state.limit))
   reply.header('ratelimit-remaining', String(state.remaining))

@@ -32,6 +32,30 @@ describe(`admin routes [${storageLabel}]`, () => {
     assert.equal((await make.reloadUser(user.id))?.role, 'user')
   })
 
+  // regression: #9 — the role is checked before the input (API.md Conventions, order of checks)
+  it('when a plain user sends bad input to an admin route, then 403 before any validation; without a token, 401 first', async (t) => {
+    const { app, make } = await buildTestApp(t)
+    const [user, admin] = await Promise.all([make.user(), make.admin()])
+    const cases: Array<[string, string, Record<string, unknown>?]> = [
+      ['GET', '/v1/admin/users/not-a-uuid'], ['GET', '/v1/admin/users?role=superuser'], ['GET', '/v1/admin/users?limit=0&bogus=1'],
+      ['PATCH', `/v1/admin/users/${user.id}`, { role: 'root' }], ['PATCH', '/v1/admin/users/not-a-uuid', { nonsense: true }],
+      ['GET', '/v1/admin/audit-events?type=nope'], ['DELETE', '/v1/admin/tasks/not-a-uuid']
+    ]
+    for (const [method, url, payload] of cases) {
+      const label = `${method} ${url}`
+      const anonymous = await app.inject({ method: method as 'GET', url, ...(payload ? { payload } : {}) })
+      assert.equal(anonymous.statusCode, 401, label)
+      assert.equal(anonymous.json().code, 'unauthenticated', label)
+      const asUser = await app.inject({ method: method as 'GET', url, headers: make.bearer(user.tokens.access_token), ...(payload ? { payload } : {}) })
+      assert.equal(asUser.statusCode, 403, label)
+      assert.deepEqual([asUser.json().code, asUser.json().errors], ['forbidden', undefined], label)
+      const asAdmin = await app.inject({ method: method as 'GET', url, headers: make.bearer(admin.tokens.access_token), ...(payload ? { payload } : {}) })
+      assert.equal(asAdmin.statusCode, 400, label)
+      assert.equal(asAdmin.json().code, 'validation_failed', label)
+    }
+    assert.equal((await make.reloadUser(user.id))?.role, 'user')
+  })
+
   it('when listing users, then filters by q, role and is_active, and pages by cursor', async (t) => {
     const { app, make } = await buildTestApp(t)
     const admin = await make.admin()

@@ -11,6 +11,7 @@ import type { AdminService } from './admin.service.js'
 
 const errors = { 400: Problem, 401: Problem, 403: Problem }
 
+/** `/v1/admin/*` routes: schemas and one service call each; the admin role is enforced by the module (index.ts). */
 export const adminRoutes: FastifyPluginAsyncTypebox<{ admin: AdminService }> = async (app, { admin }) => {
   app.get('/users', {
     schema: { tags: ['admin'], summary: 'List users', security, querystring: AdminUserQuery, response: { 200: UserPage, ...errors } }

@@ -19,6 +19,7 @@ export interface AdminMfaPort {
   adminReset: (actor: Actor, userId: string, meta: RequestMeta) => Promise<void>
 }
 
+/** What the admin service composes: the users port, the tasks service, session revocation, the audit log and MFA's reset. */
 export interface AdminDeps { db: Db, users: UsersStore, clock: Clock, tasks: TasksService, sessions: AdminSessionsPort, audit: AuditService, mfa: AdminMfaPort }
 
 /**

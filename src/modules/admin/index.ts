@@ -1,13 +1,13 @@
 import type { FastifyPluginAsync, onRequestHookHandler } from 'fastify'
-import { requireRole } from '../../core/http/authorize.js'
+import { requireForModule } from '../../core/http/authorize.js'
 import { adminRoutes } from './admin.routes.js'
 import type { AdminService } from './admin.service.js'
 
 export { createAdminService, type AdminService } from './admin.service.js'
 
-/** Every /v1/admin route: a valid token (401 otherwise), then the admin role (403 otherwise). */
+/** Every /v1/admin route: a valid token (401 otherwise), then the admin role (403 otherwise), then the input (400). */
 export const adminModule: FastifyPluginAsync<{ admin: AdminService, authenticate: onRequestHookHandler }> = async (app, { admin, authenticate }) => {
+  app.addHook('onRoute', requireForModule({ role: 'admin' }))
   app.addHook('onRequest', authenticate)
-  app.addHook('preHandler', requireRole('admin'))
   await app.register(adminRoutes, { admin })
 }

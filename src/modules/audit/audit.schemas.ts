@@ -2,6 +2,7 @@ import Type, { type Static } from 'typebox'
 import { Nullable, NullableText, Page, PageQuery, StringEnum, Timestamp, TimestampInput, Uuid } from '../../core/schemas.js'
 import { AUDIT_EVENT_TYPES } from './audit.service.js'
 
+/** One audit event as the admin API shows it. */
 export const AuditEventView = Type.Object({
   id: Uuid,
   type: Type.String(),
@@ -13,6 +14,7 @@ export const AuditEventView = Type.Object({
   details: Type.Record(Type.String(), Type.Unknown())
 })
 
+/** `GET /v1/admin/audit-events` query: type, user_id, since (RFC 3339), paging. */
 export const AuditQuery = Type.Object({
   type: Type.Optional(StringEnum(AUDIT_EVENT_TYPES)),
   user_id: Type.Optional(Uuid),
@@ -21,4 +23,5 @@ export const AuditQuery = Type.Object({
 }, { additionalProperties: false })
 export type AuditQuery = Static<typeof AuditQuery>
 
+/** A page of audit events, newest first. */
 export const AuditPage = Page(AuditEventView)

@@ -7,6 +7,7 @@ import { newId } from '../../core/ids.js'
 import { idFromCursor, pageById, type Page } from '../../core/pagination.js'
 import { auditEventsTable, type AuditEventRow } from './audit.table.js'
 
+/** Every audit event type (API.md), `<entity>.<event>`; the admin filter's enum. */
 export const AUDIT_EVENT_TYPES = [
   'register', 'login.success', 'login.failure', 'logout', 'logout_all', 'token.refresh', 'token.reuse_detected',
   'session.revoked', 'password.change', 'rate_limit.exceeded', 'user.updated_by_admin', 'user.deleted', 'task.deleted_by_admin',
@@ -14,6 +15,7 @@ export const AUDIT_EVENT_TYPES = [
 ] as const
 export type AuditEventType = typeof AUDIT_EVENT_TYPES[number]
 
+/** An event to record: its type, who did it (actorId) to whom (userId), request meta and JSON details (never secrets). */
 export interface AuditEvent {
   type: AuditEventType
   /** The authenticated account that acted; null when nobody is authenticated. */
@@ -36,6 +38,7 @@ function scrub (details: Record<string, unknown> | undefined): Record<string, un
   return out
 }
 
+/** Filters of the audit list (since: RFC 3339), keyset-paged by id. */
 export interface AuditListQuery { type?: string | undefined, user_id?: string | undefined, since?: string | undefined, limit: number, cursor?: string | undefined }
 
 /**

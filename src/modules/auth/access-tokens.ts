@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import { errors, jwtVerify, SignJWT, type JWTHeaderParameters } from 'jose'
 import type { Clock } from '../../core/clock.js'
+import type { Role } from '../../core/schemas.js'
 import type { KeySet } from './signing-keys.js'
-
-export type Role = 'user' | 'admin'
 
 /** What a verified access token says about its bearer. */
 export interface AccessClaims {
@@ -18,6 +17,7 @@ export interface AccessClaims {
   exp: number
 }
 
+/** An access token that fails verification; its message (the reason) goes to the log only. */
 export class InvalidAccessTokenError extends Error {
   override name = 'InvalidAccessTokenError'
 }
@@ -29,6 +29,7 @@ const REQUIRED = ['iss', 'aud', 'sub', 'sid', 'jti', 'iat', 'exp']
 /** ~10k tokens × under 1 KiB: a few MiB at most. */
 const MAX_CACHED_TOKENS = 10_000
 
+/** Signing keys, `iss`/`aud` (RFC 7519 §4.1), lifetime in seconds and the clock. */
 export interface AccessTokenOptions { keys: KeySet, issuer: string, audience: string, ttlSeconds: number, clock: Clock }
 
 /** Issues and verifies access tokens (RFC 9068 `at+jwt`), with jose and only the configured algorithm. */

@@ -10,6 +10,7 @@ import type { AuthService } from './auth.service.js'
 import { LoginBody, RefreshBody, RegisterBody, SessionList, SessionParams, TokenResponse } from './auth.schemas.js'
 import { MfaRequiredProblem, VerifyBody } from '../mfa/index.js'
 
+/** `/v1/auth` JSON routes: register, login, refresh (public, rate-limited) and the session routes (Bearer). */
 export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService, authenticate: onRequestHookHandler, rateLimits: AuthRateLimits }> = async (app, { auth, authenticate, rateLimits }) => {
   app.post('/register', {
     onRequest: rateLimits.register,

@@ -4,6 +4,7 @@ import { DisplayName, Email, Password, Username, UserView } from '../users/index
 
 const RefreshToken = Type.String({ minLength: 1, maxLength: 4096 })
 
+/** `POST /v1/auth/register`. */
 export const RegisterBody = Type.Object({
   email: Email,
   password: Password,
@@ -12,6 +13,7 @@ export const RegisterBody = Type.Object({
 }, { additionalProperties: false })
 export type RegisterBody = Static<typeof RegisterBody>
 
+/** `POST /v1/auth/login`: exactly one of email or username (checked in the route), and the password. */
 export const LoginBody = Type.Object({
   email: Type.Optional(Type.String({ minLength: 1, maxLength: 254 })),
   username: Type.Optional(Type.String({ minLength: 1, maxLength: 254 })),
@@ -19,6 +21,7 @@ export const LoginBody = Type.Object({
 }, { additionalProperties: false, description: 'Exactly one of email or username, and the password' })
 export type LoginBody = Static<typeof LoginBody>
 
+/** `POST /v1/auth/refresh`: the refresh token (opaque, up to 4096 characters). */
 export const RefreshBody = Type.Object({ refresh_token: RefreshToken }, { additionalProperties: false })
 
 /** RFC 6749 §5.1 members: a Bearer access token (JWT), its lifetime in seconds, and the opaque refresh token. */
@@ -49,6 +52,7 @@ export const TokenForm = Type.Object({
   scope: Type.Optional(Type.String({ description: 'Accepted and ignored: TaskFlow has no scopes' }))
 })
 
+/** A live session of the caller; `current` marks the one of this access token. */
 export const SessionView = Type.Object({
   id: Uuid,
   created_at: Timestamp,
@@ -58,5 +62,7 @@ export const SessionView = Type.Object({
   user_agent: NullableText,
   current: Type.Boolean()
 })
+/** `GET /v1/auth/sessions`. */
 export const SessionList = Type.Object({ data: Type.Array(SessionView) })
+/** `{ id }` of a session. */
 export const SessionParams = IdParams

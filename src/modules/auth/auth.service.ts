@@ -22,6 +22,7 @@ export interface SecondFactorPort {
 /** How a first factor was given, for `signIn`: the method (`password`, later `google`, `github`), its RFC 8176 `amr`, the route. */
 export interface FirstFactor { method: string, amr: readonly string[], route: string, identifier?: string | undefined }
 
+/** What the auth flows use: storage, the users port, hashing, sessions, tokens, policy, audit, throttle, metrics. */
 export interface AuthDeps {
   db: Db
   users: UsersStore
@@ -36,8 +37,10 @@ export interface AuthDeps {
   mfa: SecondFactorPort
 }
 
+/** A registration: email (lower-cased here), password, optional username and display name. */
 export interface RegisterInput { email: string, password: string, username?: string | undefined, name?: string | undefined }
 
+/** A new session's tokens (RFC 6749 §5.1; `expires_in` in seconds) and its user. */
 export interface TokenPair {
   access_token: string
   token_type: 'Bearer'

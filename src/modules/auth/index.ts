@@ -24,6 +24,7 @@ export interface AuthModuleOptions {
   authorizationCode?: AuthorizationCodeGrant | undefined
 }
 
+/** `/v1/auth`: the JSON auth routes and the OAuth2 token endpoint. */
 export const authModule: FastifyPluginAsync<AuthModuleOptions> = async (app, { auth, authenticate, rateLimits, authorizationCode }) => {
   await app.register(authRoutes, { auth, authenticate, rateLimits })
   await app.register(tokenRoutes, { auth, rateLimit: rateLimits.token, authorizationCode })

@@ -1,6 +1,7 @@
 import { dictionary } from '@zxcvbn-ts/language-common'
 import type { FieldError } from '../../core/errors.js'
 
+/** Longest accepted password, in code points (API.md; NIST SP 800-63B §3.1.1.2 asks for at least 64). */
 export const MAX_PASSWORD_LENGTH = 128
 
 let common: Set<string> | undefined
@@ -13,7 +14,9 @@ export function commonPasswords (): ReadonlySet<string> {
   return common
 }
 
+/** PASSWORD_MIN_LENGTH (code points) and PASSWORD_REQUIRE_CHARACTER_CLASSES. */
 export interface PolicyOptions { minLength: number, requireCharacterClasses: boolean }
+/** Account words a password must not contain (ASVS 5.0 §6.2.11): the username and the email's local part. */
 export interface PasswordContext { email?: string | undefined, username?: string | null | undefined }
 
 /**

@@ -4,7 +4,6 @@ import { describe, it, type TestContext } from 'node:test'
 import { hash as bcryptHash } from '@node-rs/bcrypt'
 import { hash as argon2Hash } from '@node-rs/argon2'
 import { ServiceUnavailableError } from '../../core/errors.js'
-import { createWorkQueue } from '../../core/work-queue.js'
 import { createPasswordHasher } from './passwords.js'
 
 async function hasherFor (t: TestContext) {
@@ -62,23 +61,15 @@ describe('password hasher', () => {
   })
 })
 
-describe('work queue', () => {
-  it('when more jobs arrive than run and wait, then the extra ones get 503 at once and the rest finish', async () => {
-    const queue = createWorkQueue({ concurrency: 1, queueLimit: 1 })
-    let release: () => void = () => {}
-    const gate = new Promise<void>(resolve => { release = resolve })
-    const running = queue.run(() => gate.then(() => 'first'))
-    const waiting = queue.run(async () => 'second')
-    await assert.rejects(queue.run(async () => 'third'), ServiceUnavailableError)
-    assert.equal(queue.pending, 2)
-    release()
-    assert.deepEqual(await Promise.all([running, waiting]), ['first', 'second'])
-    assert.equal(queue.pending, 0)
-  })
-
-  it('when a job fails, then its slot is released', async () => {
-    const queue = createWorkQueue({ concurrency: 1, queueLimit: 0 })
-    await assert.rejects(queue.run(async () => { throw new Error('boom') }), /boom/)
-    assert.equal(await queue.run(async () => 'next'), 'next')
+describe('hashing queue (piscina maxQueue)', () => {
+  it('when more hashes arrive than run and wait, then the extra ones get 503 at once and the rest finish', async (t) => {
+    const hasher = await createPasswordHasher({ concurrency: 1, queueLimit: 1 })
+    t.after(() => hasher.close())
+    const results = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => hasher.hash(`violet orbit canyon ${i}`)))
+    const refused = results.filter(r => r.status === 'rejected')
+    assert.ok(refused.length >= 1, 'some hashes are refused')
+    for (const r of refused) assert.ok(r.reason instanceof ServiceUnavailableError, String(r.reason))
+    assert.ok(results.filter(r => r.status === 'fulfilled').length >= 2, 'one runs and one waits')
+    assert.match(await hasher.hash('after the flood 42'), /^\$argon2id\$/, 'the pool answers again once it has drained')
   })
 })

@@ -12,6 +12,7 @@ export interface AuthRateLimits { login: onRequestHookHandler, token: onRequestH
 /** A budget: `points` attempts per `window` seconds. */
 interface Budget { points: number, window: number }
 
+/** The auth budgets from config.rateLimit. */
 export interface AuthLimitsConfig { loginPerIp: Budget, registerPerIp: Budget, accountFailures: Budget }
 
 /**

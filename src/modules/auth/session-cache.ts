@@ -18,6 +18,7 @@ export interface SessionCache {
 
 const key = (sid: string) => `auth:session:${sid}`
 
+/** The shared cache: keys `<prefix>auth:session:<sid>`, live entries set only if absent, tombstones on revocation. */
 export function createRedisSessionCache (redis: Redis): SessionCache {
   return {
     async get (sid) {

@@ -6,11 +6,13 @@ import { newId, newSecret, sha256 } from '../../core/ids.js'
 import type { SessionCache } from './session-cache.js'
 import { sessionsTable, spentRefreshTokensTable, type SessionRow } from './sessions.table.js'
 
+/** What a refresh token turned out to be: live (rotated: here is its successor), already spent (reused: its session is now revoked), or unknown. */
 export type RotateResult =
   | { kind: 'rotated', session: Pick<SessionRow, 'id' | 'user_id' | 'amr'>, refreshToken: string }
   | { kind: 'reused', session: SessionRow }
   | { kind: 'invalid' }
 
+/** Storage, cache and clock; REFRESH_TOKEN_TTL, SESSION_MAX_AGE and ACCESS_TOKEN_TTL in seconds. */
 export interface SessionsOptions {
   db: Db
   cache: SessionCache

@@ -10,6 +10,7 @@ type Key = CryptoKey | KeyObject | Uint8Array
 /** The public half of an Ed25519 key, as published. */
 export interface PublicJwk { kty: string, crv: string, x: string, kid: string, alg: string, use: string }
 
+/** The keys access tokens are signed with and verified against, and the public JWKS (RFC 7517). */
 export interface KeySet {
   readonly alg: 'EdDSA' | 'HS256'
   /** The key new tokens are signed with. */
@@ -63,6 +64,7 @@ async function eddsaKeySet (db: Db, clock: Clock): Promise<KeySet> {
   }
 }
 
+/** Loads (or, on first start, creates) the EdDSA signing key from the database; with HS256, uses JWT_SECRET as the key. Throws when HS256 has no secret. */
 export async function loadKeySet (options: { db: Db, clock: Clock, alg: 'EdDSA' | 'HS256', secret: string | undefined }): Promise<KeySet> {
   if (options.alg === 'HS256') {
     if (!options.secret) throw new Error('JWT_SECRET is required for HS256')

@@ -6,6 +6,7 @@ import { decodeCursor, encodeCursor, invalidCursor, type Page } from '../../core
 import { tasksTable, type NewTaskRow, type TaskRow } from './tasks.table.js'
 import type { SortKey } from './tasks.schemas.js'
 
+/** A task list query after parsing: filters, sort key and direction, page size and cursor. */
 export interface TaskListQuery {
   ownerId?: string | undefined
   status?: TaskRow['status'] | undefined

@@ -9,6 +9,7 @@ import { etagOf, type TasksService } from './tasks.service.js'
 const IfMatch = Type.Object({ 'if-match': Type.Optional(Type.String({ maxLength: 512, description: 'ETag from a GET: the change only applies to that version (else 412)' })) })
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem }
 
+/** `/v1/tasks` routes: schemas, ETag/If-Match headers and one service call each. */
 export const tasksRoutes: FastifyPluginAsyncTypebox<{ tasks: TasksService, publicUrl: string }> = async (app, { tasks, publicUrl }) => {
   app.post('/', {
     prefixTrailingSlash: 'no-slash',

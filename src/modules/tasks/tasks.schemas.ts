@@ -10,6 +10,7 @@ const DueAt = Nullable(TimestampInput)
 const Tag = Type.String({ minLength: 1, maxLength: 32 })
 const Tags = Type.Array(Tag, { maxItems: 20 })
 
+/** The task object of API.md. */
 export const TaskView = Type.Object({
   id: Uuid,
   title: Type.String(),
@@ -35,6 +36,7 @@ export const TaskInput = Type.Object({
 }, { additionalProperties: false })
 export type TaskInput = Static<typeof TaskInput>
 
+/** `PATCH /v1/tasks/{id}`: any subset of the fields (at least one). */
 export const TaskPatch = Type.Object({
   title: Type.Optional(Title),
   description: Type.Optional(Description),
@@ -45,13 +47,16 @@ export const TaskPatch = Type.Object({
 }, { additionalProperties: false, minProperties: 1 })
 export type TaskPatch = Static<typeof TaskPatch>
 
+/** `{ id }` of a task. */
 export const TaskParams = IdParams
 
+/** Sortable columns; `sort=<key>` ascending, `sort=-<key>` descending. */
 export const SORT_KEYS = ['created_at', 'updated_at', 'due_at', 'priority', 'title'] as const
 export type SortKey = typeof SORT_KEYS[number]
 const SORTS = SORT_KEYS.flatMap(key => [key, `-${key}`] as const)
 const Sort = StringEnum(SORTS, { default: '-created_at', description: `One of ${SORT_KEYS.join(', ')}; a leading - sorts descending` })
 
+/** The list query members, shared by `GET /v1/tasks` and the admin's task list. */
 export const TaskFilters = {
   status: Type.Optional(Status),
   priority: Type.Optional(Priority),
@@ -62,7 +67,9 @@ export const TaskFilters = {
   sort: Sort,
   ...PageQuery
 }
+/** `GET /v1/tasks` query. */
 export const TaskQuery = Type.Object(TaskFilters, { additionalProperties: false })
 export type TaskQuery = Static<typeof TaskQuery>
 
+/** A page of tasks. */
 export const TaskPage = Page(TaskView)

@@ -11,6 +11,7 @@ import type { NewTaskRow, TaskRow } from './tasks.table.js'
 
 const preconditionFailed = () => new AppError('precondition_failed', { detail: 'The task has changed since you read it (If-Match does not match its ETag)' })
 
+/** The strong ETag of a task (RFC 9110 §8.8.3): its version number, quoted. */
 export const etagOf = (task: TaskRow): string => `"${task.version}"`
 
 /** RFC 9110 If-Match: `*` or a list of strong entity tags; weak tags never match. */
@@ -58,6 +59,7 @@ function toListQuery (query: TaskQuery & { owner_id?: string | undefined }): Tas
   }
 }
 
+/** Storage and clock. */
 export interface TasksDeps { db: Db, clock: Clock }
 
 /** Tasks of the signed-in user, and the admin's view of everyone's. */

@@ -7,6 +7,7 @@ import { usersTable } from '../users/users.table.js'
 export const TASK_STATUSES = ['todo', 'in_progress', 'done'] as const
 export const TASK_PRIORITIES = ['low', 'medium', 'high', 'urgent'] as const
 
+/** Tasks; each belongs to one user and goes with them (cascade). */
 export const tasksTable = pgTable('tasks', {
   id: uuid('id').primaryKey(),
   owner_id: uuid('owner_id').notNull().references(() => usersTable.id, { onDelete: 'cascade' }),

@@ -8,6 +8,7 @@ import type { UsersService } from './users.service.js'
 
 const errors = { 400: Problem, 401: Problem, 415: Problem }
 
+/** `/v1/users/me` routes. */
 export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }> = async (app, { users }) => {
   app.get('/me', {
     schema: { tags: ['users'], summary: 'The signed-in user', security, response: { 200: UserView, 401: Problem } }

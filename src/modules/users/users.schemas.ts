@@ -25,17 +25,20 @@ export const UserView = Type.Object({
 }, { description: 'A user account (never contains a password or hash)' })
 export type UserView = Static<typeof UserView>
 
+/** `PATCH /v1/users/me`. */
 export const UpdateMeBody = Type.Object({
   name: Type.Optional(DisplayName),
   username: Type.Optional(Username)
 }, { additionalProperties: false })
 export type UpdateMeBody = Static<typeof UpdateMeBody>
 
+/** `PUT /v1/users/me/password`. */
 export const ChangePasswordBody = Type.Object({
   current_password: Password,
   new_password: Password
 }, { additionalProperties: false })
 export type ChangePasswordBody = Static<typeof ChangePasswordBody>
 
+/** `DELETE /v1/users/me`: the password confirms. */
 export const DeleteMeBody = Type.Object({ password: Password }, { additionalProperties: false })
 export type DeleteMeBody = Static<typeof DeleteMeBody>

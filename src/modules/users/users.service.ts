@@ -16,6 +16,7 @@ export interface UsersAuthPort {
   conflictFromUniqueViolation: (err: unknown) => AppError | undefined
 }
 
+/** The users port, clock, what users needs from auth, and the audit log. */
 export interface UsersDeps { store: UsersStore, clock: Clock, auth: UsersAuthPort, audit: AuditService }
 
 /** The signed-in user's own account: profile, password, deletion. */

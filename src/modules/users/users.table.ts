@@ -3,6 +3,7 @@ import { ROLES } from '../../core/schemas.js'
 import { sqlIn } from '../../core/sql.js'
 import { boolean, check, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
 
+/** Accounts. Email and username unique case-insensitively (functional unique indexes). */
 export const usersTable = pgTable('users', {
   id: uuid('id').primaryKey(),
   email: text('email').notNull(),

@@ -265,7 +265,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -292,7 +292,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -319,7 +319,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -346,7 +346,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -443,7 +443,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -470,7 +470,192 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem; `mfa_required` adds mfa_token, expires_in and methods */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            /** @description Opaque; single use, valid 300 s, dead after 5 wrong codes */
+                            mfa_token?: string;
+                            /** @description Seconds the mfa_token lives (300) */
+                            expires_in?: number;
+                            /** @description ["totp", "recovery_code"] */
+                            methods?: string[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/mfa/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Finish a login with its second factor (a TOTP code or a recovery code) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            /** @description The mfa_token of the login and exactly one of code or recovery_code */
+            requestBody: {
+                content: {
+                    "application/json": {
+                        mfa_token: string;
+                        /** @description The 6-digit code of the authenticator app */
+                        code?: string;
+                        /** @description One of the recovery codes (case, spaces and hyphens ignored); each works once */
+                        recovery_code?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            access_token: string;
+                            /** @enum {string} */
+                            token_type: "Bearer";
+                            /** @description Seconds until the access token expires */
+                            expires_in: number;
+                            refresh_token: string;
+                            /** @description A user account (never contains a password or hash) */
+                            user: {
+                                /** Format: uuid */
+                                id: string;
+                                email: string;
+                                username: string | null;
+                                name: string | null;
+                                /** @enum {string} */
+                                role: "user" | "admin";
+                                is_active: boolean;
+                                email_verified: boolean;
+                                mfa_enabled: boolean;
+                                /** Format: date-time */
+                                created_at: string;
+                                /** Format: date-time */
+                                updated_at: string;
+                            };
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -497,7 +682,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -524,7 +709,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -617,7 +802,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -644,7 +829,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -705,7 +890,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -766,7 +951,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -841,7 +1026,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -907,7 +1092,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -934,7 +1119,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -961,7 +1146,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -987,7 +1172,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** OAuth2 token endpoint (password and refresh_token grants) */
+        /** OAuth2 token endpoint (password, refresh_token, authorization_code and mfa-otp grants) */
         post: {
             parameters: {
                 query?: never;
@@ -998,13 +1183,19 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/x-www-form-urlencoded": {
-                        grant_type: "password" | "refresh_token";
+                        grant_type: "password" | "refresh_token" | "urn:taskflow:params:oauth:grant-type:mfa-otp";
                         /** @description Email or username (password grant) */
                         username?: string;
                         /** @description Password (password grant) */
                         password?: string;
                         /** @description Refresh token (refresh_token grant) */
                         refresh_token?: string;
+                        /** @description The mfa_token of the mfa_required answer (mfa-otp grant) */
+                        mfa_token?: string;
+                        /** @description A TOTP code (mfa-otp grant; or recovery_code) */
+                        otp?: string;
+                        /** @description A recovery code (mfa-otp grant; or otp) */
+                        recovery_code?: string;
                         /** @description Accepted and ignored: clients are public */
                         client_id?: string;
                         /** @description Accepted and ignored */
@@ -1045,6 +1236,26 @@ export interface paths {
                         };
                     };
                 };
+                /** @description `mfa_required`: finish with grant_type=urn:taskflow:params:oauth:grant-type:mfa-otp */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            error_description: string;
+                            /** @description Opaque; single use, valid 300 s, dead after 5 wrong codes */
+                            mfa_token?: string;
+                            /** @description Seconds the mfa_token lives (300) */
+                            expires_in?: number;
+                            /** @description ["totp", "recovery_code"] */
+                            methods?: string[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
                 /** @description RFC 9457 problem details */
                 429: {
                     headers: {
@@ -1062,7 +1273,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -1074,6 +1285,202 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/oauth/{provider}/authorize": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Start sign-in with a provider (302 to it) */
+        get: {
+            parameters: {
+                query: {
+                    /** @description One of OAUTH_REDIRECT_URIS, exactly */
+                    redirect_uri: string;
+                    /** @description RFC 7636 S256 challenge: 43–128 base64url characters */
+                    code_challenge: string;
+                    /** @description Must be S256 */
+                    code_challenge_method?: string;
+                    /** @description Opaque value handed back untouched (RFC 6749 §4.1.1) */
+                    state?: string;
+                };
+                header?: never;
+                path: {
+                    /** @description google or github */
+                    provider: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description To the provider (or to redirect_uri with error=temporarily_unavailable) */
+                302: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/oauth/{provider}/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The provider's callback (302 to the app with a one-time code or an error) */
+        get: {
+            parameters: {
+                query?: {
+                    code?: string;
+                    state?: string;
+                    error?: string;
+                    error_description?: string;
+                };
+                header?: never;
+                path: {
+                    /** @description google or github */
+                    provider: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description To the app's redirect_uri with code and state, or error, error_description and state */
+                302: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1138,7 +1545,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -1193,7 +1600,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -1220,7 +1627,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -1247,7 +1654,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -1320,7 +1727,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -1347,7 +1754,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -1374,7 +1781,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -1401,7 +1808,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -1466,7 +1873,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -1493,7 +1900,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -1520,7 +1927,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -1534,6 +1941,1070 @@ export interface paths {
         };
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/me/mfa/totp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start a TOTP set-up (a pending secret for 600 s) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description See the password policy: 8–128 characters, not a common password */
+                        current_password: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description The TOTP secret, base32 (for typing in by hand); never shown again */
+                            secret: string;
+                            /** @description otpauth://totp/<issuer>:<email>?secret=…&issuer=…&algorithm=SHA1&digits=6&period=30 (draw it as a QR code) */
+                            otpauth_uri: string;
+                            /** @description Seconds the pending set-up waits for its activation code */
+                            expires_in: number;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/me/mfa/totp/activate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Turn MFA on with a code of the pending secret (ends every other session) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The 6-digit code of the authenticator app */
+                        code: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Shown only once; each works once */
+                            recovery_codes: string[];
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/me/mfa/recovery-codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Replace the recovery codes with a new set */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description See the password policy: 8–128 characters, not a common password */
+                        current_password: string;
+                        /** @description A TOTP code or a recovery code */
+                        code: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Shown only once; each works once */
+                            recovery_codes: string[];
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/me/mfa": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Turn MFA off */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description See the password policy: 8–128 characters, not a common password */
+                        current_password: string;
+                        /** @description A TOTP code or a recovery code */
+                        code: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description No content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/me/identities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Linked sign-in providers */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                /** Format: uuid */
+                                id: string;
+                                /** @description google or github */
+                                provider: string;
+                                email: string | null;
+                                /** Format: date-time */
+                                created_at: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Start a link flow (needs the current password) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        provider: string;
+                        /** @description One of OAUTH_REDIRECT_URIS, exactly */
+                        redirect_uri: string;
+                        /** @description RFC 7636 S256 challenge: 43–128 base64url characters */
+                        code_challenge: string;
+                        /** @description Must be S256 */
+                        code_challenge_method?: string;
+                        /** @description Opaque value handed back untouched (RFC 6749 §4.1.1) */
+                        state?: string;
+                        /** @description See the password policy: 8–128 characters, not a common password */
+                        current_password: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Send the browser here (step 2 of the sign-in flow, as a link flow) */
+                            authorization_url: string;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/me/identities/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Unlink a provider */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description No content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
         options?: never;
         head?: never;
         patch?: never;
@@ -1617,7 +3088,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -1644,7 +3115,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -1724,7 +3195,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -1751,7 +3222,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -1778,7 +3249,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -1859,7 +3330,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -1886,7 +3357,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -1913,7 +3384,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -1940,7 +3411,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -2024,7 +3495,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -2051,7 +3522,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -2078,7 +3549,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -2105,7 +3576,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -2132,7 +3603,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -2184,7 +3655,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -2211,7 +3682,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -2238,7 +3709,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -2265,7 +3736,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -2292,7 +3763,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -2378,7 +3849,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -2405,7 +3876,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -2432,7 +3903,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -2459,7 +3930,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -2486,7 +3957,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -2570,7 +4041,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -2597,7 +4068,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -2624,7 +4095,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -2704,7 +4175,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -2731,7 +4202,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -2758,7 +4229,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -2785,7 +4256,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -2835,7 +4306,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -2862,7 +4333,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -2889,7 +4360,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -2916,7 +4387,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -2943,7 +4414,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -3018,7 +4489,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -3045,7 +4516,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -3072,7 +4543,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -3099,7 +4570,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -3126,7 +4597,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -3138,6 +4609,177 @@ export interface paths {
                 };
             };
         };
+        trace?: never;
+    };
+    "/v1/admin/users/{id}/mfa": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Turn a user's MFA off (a lost phone): recovery codes gone, every session of theirs revoked */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description No content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/v1/admin/tasks": {
@@ -3219,7 +4861,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -3246,7 +4888,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -3273,7 +4915,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -3304,7 +4946,7 @@ export interface paths {
         get: {
             parameters: {
                 query: {
-                    type?: "register" | "login.success" | "login.failure" | "logout" | "logout_all" | "token.refresh" | "token.reuse_detected" | "session.revoked" | "password.change" | "rate_limit.exceeded" | "user.updated_by_admin" | "user.deleted" | "task.deleted_by_admin";
+                    type?: "register" | "login.success" | "login.failure" | "logout" | "logout_all" | "token.refresh" | "token.reuse_detected" | "session.revoked" | "password.change" | "rate_limit.exceeded" | "user.updated_by_admin" | "user.deleted" | "task.deleted_by_admin" | "mfa.enabled" | "mfa.disabled" | "mfa.recovery_code_used" | "mfa.reset_by_admin" | "identity.linked" | "identity.unlinked";
                     user_id?: string;
                     since?: string;
                     /** @description Page size (1–100, default 50) */
@@ -3360,7 +5002,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -3387,7 +5029,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -3414,7 +5056,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -3480,7 +5122,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -3507,7 +5149,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -3534,7 +5176,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -3561,7 +5203,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;

@@ -174,6 +174,17 @@ describe('Sign-in with Google (OpenID Connect)', () => {
     assert.equal(res.json().code, 'provider_not_configured')
   })
 
+  it('when the provider cannot be reached, then a redirect to the app with error=temporarily_unavailable, never a 5xx', async (t) => {
+    const closed = await startFakeGitHub({ id: 'x', secret: 'y' })
+    await closed.stop() // a port that nothing listens on any more
+    const ctx = await buildTestApp(t, { OAUTH_REDIRECT_URIS: APP, OAUTH_GOOGLE_CLIENT_ID: 'g', OAUTH_GOOGLE_CLIENT_SECRET: 's', OAUTH_GOOGLE_ISSUER: closed.url })
+    const res = await ctx.app.inject({ method: 'GET', url: `/v1/auth/oauth/google/authorize?redirect_uri=${encodeURIComponent(APP)}&code_challenge=${pkcePair().challenge}&code_challenge_method=S256&state=s1` })
+    assert.equal(res.statusCode, 302)
+    const location = new URL(String(res.headers.location))
+    assert.equal(location.origin + location.pathname, APP)
+    assert.deepEqual([location.searchParams.get('error'), location.searchParams.get('state')], ['temporarily_unavailable', 's1'])
+  })
+
   it('when the authorize runs on one instance and the callback on another, then the flow completes (state in the database)', async (t) => {
     const one = await oauthApp(t)
     const two = await oauthApp(t)

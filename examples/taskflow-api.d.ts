@@ -265,7 +265,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -292,7 +292,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -319,7 +319,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -346,7 +346,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -443,7 +443,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -470,7 +470,192 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem; `mfa_required` adds mfa_token, expires_in and methods */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                            /** @description Opaque; single use, valid 300 s, dead after 5 wrong codes */
+                            mfa_token?: string;
+                            /** @description Seconds the mfa_token lives (300) */
+                            expires_in?: number;
+                            /** @description ["totp", "recovery_code"] */
+                            methods?: string[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/mfa/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Finish a login with its second factor (a TOTP code or a recovery code) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            /** @description The mfa_token of the login and exactly one of code or recovery_code */
+            requestBody: {
+                content: {
+                    "application/json": {
+                        mfa_token: string;
+                        /** @description The 6-digit code of the authenticator app */
+                        code?: string;
+                        /** @description One of the recovery codes (case, spaces and hyphens ignored); each works once */
+                        recovery_code?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            access_token: string;
+                            /** @enum {string} */
+                            token_type: "Bearer";
+                            /** @description Seconds until the access token expires */
+                            expires_in: number;
+                            refresh_token: string;
+                            /** @description A user account (never contains a password or hash) */
+                            user: {
+                                /** Format: uuid */
+                                id: string;
+                                email: string;
+                                username: string | null;
+                                name: string | null;
+                                /** @enum {string} */
+                                role: "user" | "admin";
+                                is_active: boolean;
+                                email_verified: boolean;
+                                mfa_enabled: boolean;
+                                /** Format: date-time */
+                                created_at: string;
+                                /** Format: date-time */
+                                updated_at: string;
+                            };
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -497,7 +682,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -524,7 +709,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -617,7 +802,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -644,7 +829,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -705,7 +890,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -766,7 +951,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -841,7 +1026,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -907,7 +1092,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -934,7 +1119,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -961,7 +1146,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -987,7 +1172,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** OAuth2 token endpoint (password and refresh_token grants) */
+        /** OAuth2 token endpoint (password, refresh_token, authorization_code and mfa-otp grants) */
         post: {
             parameters: {
                 query?: never;
@@ -998,13 +1183,19 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/x-www-form-urlencoded": {
-                        grant_type: "password" | "refresh_token";
+                        grant_type: "password" | "refresh_token" | "urn:taskflow:params:oauth:grant-type:mfa-otp";
                         /** @description Email or username (password grant) */
                         username?: string;
                         /** @description Password (password grant) */
                         password?: string;
                         /** @description Refresh token (refresh_token grant) */
                         refresh_token?: string;
+                        /** @description The mfa_token of the mfa_required answer (mfa-otp grant) */
+                        mfa_token?: string;
+                        /** @description A TOTP code (mfa-otp grant; or recovery_code) */
+                        otp?: string;
+                        /** @description A recovery code (mfa-otp grant; or otp) */
+                        recovery_code?: string;
                         /** @description Accepted and ignored: clients are public */
                         client_id?: string;
                         /** @description Accepted and ignored */
@@ -1045,6 +1236,26 @@ export interface paths {
                         };
                     };
                 };
+                /** @description `mfa_required`: finish with grant_type=urn:taskflow:params:oauth:grant-type:mfa-otp */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            error_description: string;
+                            /** @description Opaque; single use, valid 300 s, dead after 5 wrong codes */
+                            mfa_token?: string;
+                            /** @description Seconds the mfa_token lives (300) */
+                            expires_in?: number;
+                            /** @description ["totp", "recovery_code"] */
+                            methods?: string[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
                 /** @description RFC 9457 problem details */
                 429: {
                     headers: {
@@ -1062,7 +1273,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -1074,6 +1285,202 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/oauth/{provider}/authorize": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Start sign-in with a provider (302 to it) */
+        get: {
+            parameters: {
+                query: {
+                    /** @description One of OAUTH_REDIRECT_URIS, exactly */
+                    redirect_uri: string;
+                    /** @description RFC 7636 S256 challenge: 43–128 base64url characters */
+                    code_challenge: string;
+                    /** @description Must be S256 */
+                    code_challenge_method?: string;
+                    /** @description Opaque value handed back untouched (RFC 6749 §4.1.1) */
+                    state?: string;
+                };
+                header?: never;
+                path: {
+                    /** @description google or github */
+                    provider: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description To the provider (or to redirect_uri with error=temporarily_unavailable) */
+                302: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/oauth/{provider}/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The provider's callback (302 to the app with a one-time code or an error) */
+        get: {
+            parameters: {
+                query?: {
+                    code?: string;
+                    state?: string;
+                    error?: string;
+                    error_description?: string;
+                };
+                header?: never;
+                path: {
+                    /** @description google or github */
+                    provider: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description To the app's redirect_uri with code and state, or error, error_description and state */
+                302: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1138,7 +1545,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -1193,7 +1600,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -1220,7 +1627,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -1247,7 +1654,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -1320,7 +1727,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -1347,7 +1754,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -1374,7 +1781,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -1401,7 +1808,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -1466,7 +1873,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -1493,7 +1900,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -1520,7 +1927,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -1539,105 +1946,16 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/users/me/tokens": {
+    "/v1/users/me/mfa/totp": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** Your live personal access tokens (no secrets) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data: {
-                                /** Format: uuid */
-                                id: string;
-                                name: string;
-                                /** @description The first 12 characters of the token, to recognise it */
-                                token_prefix: string;
-                                scopes: ("tasks:read" | "tasks:write" | "profile:read")[];
-                                /** Format: date-time */
-                                created_at: string;
-                                /** Format: date-time */
-                                expires_at: string;
-                                /** @description Kept to the minute */
-                                last_used_at: string | null;
-                            }[];
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-            };
-        };
+        get?: never;
         put?: never;
-        /** Create a personal access token (its secret is shown only in this response) */
+        /** Start a TOTP set-up (a pending secret for 600 s) */
         post: {
             parameters: {
                 query?: never;
@@ -1648,41 +1966,25 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        /** @description What the token is for */
-                        name: string;
-                        scopes: ("tasks:read" | "tasks:write" | "profile:read")[];
-                        /**
-                         * @description Lifetime in days (1–365, default 90)
-                         * @default 90
-                         */
-                        expires_in_days?: number;
                         /** @description See the password policy: 8–128 characters, not a common password */
                         current_password: string;
                     };
                 };
             };
             responses: {
-                /** @description A new personal access token with its secret */
-                201: {
+                /** @description Default Response */
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": {
-                            /** Format: uuid */
-                            id: string;
-                            name: string;
-                            /** @description The first 12 characters of the token, to recognise it */
-                            token_prefix: string;
-                            scopes: ("tasks:read" | "tasks:write" | "profile:read")[];
-                            /** Format: date-time */
-                            created_at: string;
-                            /** Format: date-time */
-                            expires_at: string;
-                            /** @description Kept to the minute */
-                            last_used_at: string | null;
-                            /** @description The secret (`tfp_…`): shown only in this response, stored only as a hash */
-                            token: string;
+                            /** @description The TOTP secret, base32 (for typing in by hand); never shown again */
+                            secret: string;
+                            /** @description otpauth://totp/<issuer>:<email>?secret=…&issuer=…&algorithm=SHA1&digits=6&period=30 (draw it as a QR code) */
+                            otpauth_uri: string;
+                            /** @description Seconds the pending set-up waits for its activation code */
+                            expires_in: number;
                         };
                     };
                 };
@@ -1703,7 +2005,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -1730,34 +2032,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -1784,7 +2059,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -1811,7 +2086,34 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -1829,7 +2131,344 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/users/me/tokens/{id}": {
+    "/v1/users/me/mfa/totp/activate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Turn MFA on with a code of the pending secret (ends every other session) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The 6-digit code of the authenticator app */
+                        code: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Shown only once; each works once */
+                            recovery_codes: string[];
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/me/mfa/recovery-codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Replace the recovery codes with a new set */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description See the password policy: 8–128 characters, not a common password */
+                        current_password: string;
+                        /** @description A TOTP code or a recovery code */
+                        code: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Shown only once; each works once */
+                            recovery_codes: string[];
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/me/mfa": {
         parameters: {
             query?: never;
             header?: never;
@@ -1839,7 +2478,405 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Revoke a personal access token (at once, everywhere) */
+        /** Turn MFA off */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description See the password policy: 8–128 characters, not a common password */
+                        current_password: string;
+                        /** @description A TOTP code or a recovery code */
+                        code: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description No content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/me/identities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Linked sign-in providers */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                /** Format: uuid */
+                                id: string;
+                                /** @description google or github */
+                                provider: string;
+                                email: string | null;
+                                /** Format: date-time */
+                                created_at: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Start a link flow (needs the current password) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        provider: string;
+                        /** @description One of OAUTH_REDIRECT_URIS, exactly */
+                        redirect_uri: string;
+                        /** @description RFC 7636 S256 challenge: 43–128 base64url characters */
+                        code_challenge: string;
+                        /** @description Must be S256 */
+                        code_challenge_method?: string;
+                        /** @description Opaque value handed back untouched (RFC 6749 §4.1.1) */
+                        state?: string;
+                        /** @description See the password policy: 8–128 characters, not a common password */
+                        current_password: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Send the browser here (step 2 of the sign-in flow, as a link flow) */
+                            authorization_url: string;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/me/identities/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Unlink a provider */
         delete: {
             parameters: {
                 query?: never;
@@ -1875,7 +2912,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -1902,34 +2939,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -1956,7 +2966,34 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -2051,7 +3088,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -2078,7 +3115,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -2095,10 +3132,7 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: {
-                    /** @description Makes a retry safe: 1–255 printable ASCII characters, bare or quoted. The same key and body within 24 hours replays the first success (with `Idempotent-Replayed: true`); another body is 422; while the first runs, 409. */
-                    "idempotency-key"?: string;
-                };
+                header?: never;
                 path?: never;
                 cookie?: never;
             };
@@ -2161,7 +3195,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -2188,34 +3222,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -2242,34 +3249,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -2350,7 +3330,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -2377,7 +3357,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -2404,7 +3384,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -2431,7 +3411,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -2515,7 +3495,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -2542,7 +3522,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -2569,7 +3549,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -2596,7 +3576,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -2623,7 +3603,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -2675,7 +3655,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -2702,7 +3682,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -2729,7 +3709,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -2756,7 +3736,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -2783,7 +3763,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -2869,7 +3849,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -2896,7 +3876,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -2923,7 +3903,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -2950,7 +3930,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -2977,7 +3957,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -3061,7 +4041,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -3088,7 +4068,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -3115,7 +4095,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -3195,7 +4175,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -3222,7 +4202,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -3249,7 +4229,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -3276,7 +4256,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -3326,7 +4306,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -3353,7 +4333,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -3380,7 +4360,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -3407,7 +4387,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -3434,7 +4414,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -3509,7 +4489,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -3536,7 +4516,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -3563,7 +4543,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -3590,7 +4570,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -3617,7 +4597,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -3631,174 +4611,7 @@ export interface paths {
         };
         trace?: never;
     };
-    "/v1/admin/users/{id}/tokens": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** A user's personal access tokens (no secrets) */
-        get: {
-            parameters: {
-                query: {
-                    /** @description Page size (1–100, default 50) */
-                    limit: number;
-                    /** @description Opaque cursor from next_cursor */
-                    cursor?: string;
-                };
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data: {
-                                /** Format: uuid */
-                                id: string;
-                                name: string;
-                                /** @description The first 12 characters of the token, to recognise it */
-                                token_prefix: string;
-                                scopes: ("tasks:read" | "tasks:write" | "profile:read")[];
-                                /** Format: date-time */
-                                created_at: string;
-                                /** Format: date-time */
-                                expires_at: string;
-                                /** @description Kept to the minute */
-                                last_used_at: string | null;
-                            }[];
-                            next_cursor: string | null;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description RFC 9457 problem details */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * Format: uri
-                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
-                             */
-                            type: string;
-                            title: string;
-                            status: number;
-                            detail?: string;
-                            instance?: string;
-                            /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-                            errors?: {
-                                field: string;
-                                message: string;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/admin/users/{id}/tokens/{token_id}": {
+    "/v1/admin/users/{id}/mfa": {
         parameters: {
             query?: never;
             header?: never;
@@ -3808,14 +4621,13 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Revoke a user's personal access token (at once, everywhere) */
+        /** Turn a user's MFA off (a lost phone): recovery codes gone, every session of theirs revoked */
         delete: {
             parameters: {
                 query?: never;
                 header?: never;
                 path: {
                     id: string;
-                    token_id: string;
                 };
                 cookie?: never;
             };
@@ -3845,7 +4657,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -3872,7 +4684,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -3899,7 +4711,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -3926,7 +4738,34 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            errors?: {
+                                field: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uri
+                             * @description Documents the code: <PROBLEM_BASE><code>, see docs/problems.md
+                             */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            instance?: string;
+                            /** @enum {string} */
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -4022,7 +4861,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -4049,7 +4888,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -4076,7 +4915,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -4107,7 +4946,7 @@ export interface paths {
         get: {
             parameters: {
                 query: {
-                    type?: "register" | "login.success" | "login.failure" | "logout" | "logout_all" | "token.refresh" | "token.reuse_detected" | "session.revoked" | "password.change" | "rate_limit.exceeded" | "user.updated_by_admin" | "user.deleted" | "task.deleted_by_admin" | "pat.created" | "pat.revoked";
+                    type?: "register" | "login.success" | "login.failure" | "logout" | "logout_all" | "token.refresh" | "token.reuse_detected" | "session.revoked" | "password.change" | "rate_limit.exceeded" | "user.updated_by_admin" | "user.deleted" | "task.deleted_by_admin" | "mfa.enabled" | "mfa.disabled" | "mfa.recovery_code_used" | "mfa.reset_by_admin" | "identity.linked" | "identity.unlinked";
                     user_id?: string;
                     since?: string;
                     /** @description Page size (1–100, default 50) */
@@ -4163,7 +5002,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -4190,7 +5029,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -4217,7 +5056,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -4283,7 +5122,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -4310,7 +5149,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -4337,7 +5176,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;
@@ -4364,7 +5203,7 @@ export interface paths {
                             detail?: string;
                             instance?: string;
                             /** @enum {string} */
-                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "token_not_found" | "session_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+                            code: "validation_failed" | "weak_password" | "wrong_password" | "invalid_cursor" | "unsupported_grant_type" | "malformed_url" | "malformed_request" | "reset_token_invalid" | "oauth_state_invalid" | "authorization_code_invalid" | "verification_token_invalid" | "unauthenticated" | "invalid_token" | "invalid_credentials" | "refresh_token_invalid" | "mfa_code_invalid" | "mfa_token_invalid" | "forbidden" | "insufficient_scope" | "account_disabled" | "email_not_verified" | "mfa_required" | "task_forbidden" | "not_found" | "user_not_found" | "task_not_found" | "session_not_found" | "identity_not_found" | "provider_not_configured" | "method_not_allowed" | "email_taken" | "username_taken" | "last_admin" | "already_verified" | "mfa_already_enabled" | "mfa_not_enabled" | "last_credential" | "too_many_tokens" | "identity_taken" | "account_exists" | "idempotency_key_in_progress" | "request_timeout" | "precondition_failed" | "payload_too_large" | "uri_too_long" | "unsupported_media_type" | "idempotency_key_reused" | "header_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
                             errors?: {
                                 field: string;
                                 message: string;

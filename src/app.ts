@@ -28,6 +28,7 @@ import {
   createRedisSessionCache, createRefreshTokens, createSessions, createUsersAuthPort, loadKeyRing, sessionCleanupRules, wellKnownRoutes, type SessionCache
 } from './modules/auth/index.js'
 import { adminComponents, adminModule, createAdminService } from './modules/admin/index.js'
+import { createIdentitiesService, createProviders, identitiesModule, oauthModule } from './modules/identities/index.js'
 import { createMfaService, mfaModule } from './modules/mfa/index.js'
 import { createTasksService, tasksComponents, tasksModule } from './modules/tasks/index.js'
 import { createUsersService, createUsersStore, usersComponents, usersModule } from './modules/users/index.js'
@@ -169,6 +170,18 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
     onRegistered: account.onRegistered,
     requireEmailVerification: config.account.requireEmailVerification
   })
+  const identities = createIdentitiesService({
+    db: database.db,
+    users: usersStore,
+    clock,
+    audit,
+    providers: createProviders(config.oauth, config.http.publicUrl),
+    redirectUris: config.oauth.redirectUris,
+    verifyPassword: usersAuth.verifyPassword,
+    signIn: auth.signIn,
+    log: app.log,
+    notifier: mail.notifier
+  })
   const users = createUsersService({
     store: usersStore,
     clock,
@@ -196,10 +209,12 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   registerIdempotency(app, idempotency)
   await app.register(operationsRoutes, { probes, publicUrl: config.http.publicUrl })
   await app.register(wellKnownRoutes, { prefix: '/.well-known', keys, issuer: config.auth.issuer, publicUrl: config.http.publicUrl })
-  await app.register(authModule, { prefix: '/v1/auth', auth, authenticate, rateLimits: limits.perIp })
+  await app.register(authModule, { prefix: '/v1/auth', auth, authenticate, rateLimits: limits.perIp, authorizationCode: identities.exchange })
+  await app.register(oauthModule, { prefix: '/v1/auth/oauth', identities, publicUrl: config.http.publicUrl })
   await app.register(usersModule, { prefix: '/v1/users', users, authenticate })
   await app.register(mfaModule, { prefix: '/v1/users/me', mfa, authenticate })
   await app.register(tokensModule, { prefix: '/v1/users/me/tokens', tokens, authenticate })
+  await app.register(identitiesModule, { prefix: '/v1/users/me', identities, authenticate })
   await app.register(tasksModule, { prefix: '/v1/tasks', tasks, authenticate, publicUrl: config.http.publicUrl })
   await app.register(adminModule, { prefix: '/v1/admin', admin, authenticate })
   await app.register(accountModule, { account, authenticate, forgotLimit })

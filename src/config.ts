@@ -43,6 +43,14 @@ export const EnvSchema = Type.Object({
   METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16 })),
   CORS_ORIGINS: Type.Optional(Type.String()),
   DATA_ENCRYPTION_KEY: Type.Optional(Type.String()),
+  OAUTH_REDIRECT_URIS: Type.Optional(Type.String({ maxLength: 8192 })),
+  OAUTH_GOOGLE_CLIENT_ID: Type.Optional(Type.String({ maxLength: 512 })),
+  OAUTH_GOOGLE_CLIENT_SECRET: Type.Optional(Type.String({ maxLength: 512 })),
+  OAUTH_GOOGLE_ISSUER: Type.String({ pattern: '^https?://[^\\s]+$', default: 'https://accounts.google.com' }),
+  OAUTH_GITHUB_CLIENT_ID: Type.Optional(Type.String({ maxLength: 512 })),
+  OAUTH_GITHUB_CLIENT_SECRET: Type.Optional(Type.String({ maxLength: 512 })),
+  OAUTH_GITHUB_URL: Type.String({ pattern: '^https?://[^\\s]+$', default: 'https://github.com' }),
+  OAUTH_GITHUB_API_URL: Type.String({ pattern: '^https?://[^\\s]+$', default: 'https://api.github.com' }),
   MFA_ISSUER: Type.String({ minLength: 1, maxLength: 64, pattern: '^[^:]+$', default: 'TaskFlow' }),
   APP_URL: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$' })),
   SMTP_URL: Type.Optional(Type.String({ pattern: '^smtps?://[^\\s]+$' })),
@@ -124,6 +132,13 @@ export interface Config {
    */
   readonly encryption: { readonly key: Buffer | undefined }
   readonly mfa: { readonly issuer: string }
+  /** Social sign-in (API.md "Sign-in with Google and GitHub"): a provider is present when its client id and secret are set. */
+  readonly oauth: {
+    /** OAUTH_REDIRECT_URIS: the app URLs a flow may return to, compared exactly. */
+    readonly redirectUris: readonly string[]
+    readonly google: { readonly clientId: string, readonly clientSecret: string, readonly issuer: string } | undefined
+    readonly github: { readonly clientId: string, readonly clientSecret: string, readonly url: string, readonly apiUrl: string } | undefined
+  }
   /** Event-loop delay (ms) past which requests get 503; 0 switches the check off. */
   readonly maxEventLoopDelayMs: number
 }
@@ -158,6 +173,40 @@ export function parseDataKey (raw: string): Buffer {
   if (key?.length !== 32) throw new ConfigError('DATA_ENCRYPTION_KEY must be 32 random bytes, as 64 hex digits or base64 (e.g. openssl rand -base64 32)')
   if (new Set(key).size < 8) throw new ConfigError('DATA_ENCRYPTION_KEY looks weak: use 32 random bytes (e.g. openssl rand -base64 32)')
   return key
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost'])
+
+/**
+ * A provider URL (issuer, GitHub web or API base): https, or http only on a loopback host (tests and
+ * development; API.md "Configuration"). Returned without a trailing slash. Throws ConfigError.
+ */
+export function providerUrl (name: string, raw: string): string {
+  let url: URL
+  try { url = new URL(raw) } catch { throw new ConfigError(`${name} must be an absolute URL`) }
+  if (url.search || url.hash || url.username || url.password) throw new ConfigError(`${name} must not carry a query, fragment or credentials`)
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname))) {
+    throw new ConfigError(`${name} must use https:// (http:// only for a loopback host)`)
+  }
+  return url.href.replace(/\/+$/, '')
+}
+
+/** OAUTH_REDIRECT_URIS: comma-separated absolute URLs without fragment (RFC 6749 §3.1.2), kept exactly as written. */
+function parseRedirectUris (raw: string | undefined): string[] {
+  const list = (raw ?? '').split(',').map(s => s.trim()).filter(Boolean)
+  for (const uri of list) {
+    let url: URL
+    try { url = new URL(uri) } catch { throw new ConfigError('OAUTH_REDIRECT_URIS must list absolute URLs') }
+    if (url.hash || uri.includes('#')) throw new ConfigError('OAUTH_REDIRECT_URIS entries must not have a fragment')
+  }
+  return list
+}
+
+/** Both halves of a provider's client credentials, or neither. */
+function clientPair (name: string, id: string | undefined, secret: string | undefined): { clientId: string, clientSecret: string } | undefined {
+  if (id === undefined && secret === undefined) return undefined
+  if (id === undefined || secret === undefined) throw new ConfigError(`OAUTH_${name}_CLIENT_ID and OAUTH_${name}_CLIENT_SECRET must be set together`)
+  return { clientId: id, clientSecret: secret }
 }
 
 function describeFirstError (env: Record<string, unknown>): string {
@@ -199,6 +248,15 @@ export function loadConfig (source: Record<string, string | undefined>): Config 
     if (e.CORS_ORIGINS?.split(',').some(o => o.trim() === '*')) throw new ConfigError('CORS_ORIGINS=* is refused when NODE_ENV=production')
     if (!dataKey) throw new ConfigError('DATA_ENCRYPTION_KEY is required when NODE_ENV=production (32 random bytes: openssl rand -base64 32)')
   }
+  const google = clientPair('GOOGLE', e.OAUTH_GOOGLE_CLIENT_ID, e.OAUTH_GOOGLE_CLIENT_SECRET)
+  const github = clientPair('GITHUB', e.OAUTH_GITHUB_CLIENT_ID, e.OAUTH_GITHUB_CLIENT_SECRET)
+  const oauth = Object.freeze({
+    redirectUris: Object.freeze(parseRedirectUris(e.OAUTH_REDIRECT_URIS)),
+    google: google ? Object.freeze({ ...google, issuer: providerUrl('OAUTH_GOOGLE_ISSUER', e.OAUTH_GOOGLE_ISSUER) }) : undefined,
+    github: github
+      ? Object.freeze({ ...github, url: providerUrl('OAUTH_GITHUB_URL', e.OAUTH_GITHUB_URL), apiUrl: providerUrl('OAUTH_GITHUB_API_URL', e.OAUTH_GITHUB_API_URL) })
+      : undefined
+  })
   const publicUrl = (e.PUBLIC_URL ?? `http://${e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST}:${e.PORT}`).replace(/\/+$/, '')
 
   return Object.freeze({
@@ -250,6 +308,7 @@ export function loadConfig (source: Record<string, string | undefined>): Config 
     log: Object.freeze({ level: e.LOG_LEVEL }),
     encryption: Object.freeze({ key: dataKey }),
     mfa: Object.freeze({ issuer: e.MFA_ISSUER }),
+    oauth,
     maxEventLoopDelayMs: e.MAX_EVENT_LOOP_DELAY_MS
   })
 }

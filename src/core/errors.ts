@@ -51,6 +51,8 @@ export const ERRORS = {
   malformed_url: { status: 400, title: 'Malformed URL', doc: 'The request target cannot be decoded (e.g. a bad percent-escape in the path).' },
   malformed_request: { status: 400, title: 'Malformed HTTP request', doc: 'The HTTP request cannot be parsed (e.g. both `Transfer-Encoding` and `Content-Length`, or a broken header line). The connection is closed.' },
   reset_token_invalid: { status: 400, title: 'Invalid reset token', doc: 'The password-reset token is invalid, expired or already used. Ask for a new reset email.' },
+  oauth_state_invalid: { status: 400, title: 'Invalid sign-in state', doc: 'The provider called back with a `state` that is unknown, expired (10 minutes) or already used. Nothing was redirected: start the sign-in again from the app.' },
+  authorization_code_invalid: { status: 400, title: 'Invalid authorization code', oauth: { error: 'invalid_grant' }, doc: 'The social sign-in `code` is unknown, expired (60 s) or used, or the `redirect_uri` or `code_verifier` does not match the flow it came from. The code is spent either way: sign in again.' },
   verification_token_invalid: { status: 400, title: 'Invalid verification token', doc: 'The email-verification token is invalid, expired or already used. Ask for a new verification email.' },
   // --- 401: the credentials
   unauthenticated: { status: 401, title: 'Authentication required', doc: 'No credentials were sent (no, empty or non-Bearer `Authorization` header). Send `Authorization: Bearer <access token>`.' },
@@ -72,6 +74,7 @@ export const ERRORS = {
   task_not_found: { status: 404, title: 'Task not found', doc: 'No task has this id.' },
   token_not_found: { status: 404, title: 'Personal access token not found', doc: 'The user has no live personal access token with this id (unknown, another user\'s, expired or already revoked).' },
   session_not_found: { status: 404, title: 'Session not found', doc: 'The caller has no live session with this id.' },
+  identity_not_found: { status: 404, title: 'Identity not found', doc: 'The caller has no linked identity with this id.' },
   provider_not_configured: { status: 404, title: 'Sign-in provider not configured', doc: 'This social sign-in provider is not offered: its client id and secret are not configured.' },
   // --- 405, 409, 412, 413, 414, 415, 422, 431: the request against the state
   method_not_allowed: { status: 405, title: 'Method Not Allowed', doc: 'The path exists but not with this method; `Allow` lists the methods it has.' },

@@ -15,7 +15,7 @@ export type AccountUsersPort = Pick<UsersStore, 'findById' | 'findByEmail' | 'up
 /** What the account flows need of auth: the password policy and hashing, and ending sessions. */
 export interface AccountAuthPort {
   hashPassword: (password: string) => Promise<string>
-  verifyPassword: (stored: string, password: string) => Promise<boolean>
+  verifyPassword: (stored: string | null, password: string) => Promise<boolean>
   checkPolicy: (password: string, context: { email: string, username: string | null }, field: string) => FieldError | null
   /** Revokes every session of the user inside `tx`; returns their ids for markRevoked after commit. */
   revokeAllSessions: (userId: string, reason: string, tx: Db) => Promise<string[]>

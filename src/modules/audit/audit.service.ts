@@ -13,7 +13,8 @@ export const AUDIT_EVENT_TYPES = [
   'session.revoked', 'password.change', 'rate_limit.exceeded', 'user.updated_by_admin', 'user.deleted', 'task.deleted_by_admin',
   'mfa.enabled', 'mfa.disabled', 'mfa.recovery_code_used', 'mfa.reset_by_admin',
   'pat.created', 'pat.revoked',
-  'password.reset_requested', 'password.reset', 'email.verified', 'email.change_requested', 'email.changed'
+  'password.reset_requested', 'password.reset', 'email.verified', 'email.change_requested', 'email.changed',
+  'identity.linked', 'identity.unlinked'
 ] as const
 export type AuditEventType = typeof AUDIT_EVENT_TYPES[number]
 

@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { onRequestHookHandler } from 'fastify'
 import { AppError } from '../../core/errors.js'
 import { rateLimited } from '../../core/http/openapi.js'
+import type { RequestMeta } from '../../core/actor.js'
 import { requestMeta } from '../../core/http/request-meta.js'
 import { textProblem } from '../../core/http/validation.js'
 import { OAuthErrorBody, Problem } from '../../core/schemas.js'
@@ -32,14 +33,17 @@ function param (form: Record<string, unknown>, name: string, required: boolean):
   return undefined
 }
 
+/** The authorization_code grant of social sign-in (RFC 6749 §4.1.3, RFC 7636 §4.6); absent: unsupported. */
+export type AuthorizationCodeGrant = (input: { code: string, redirectUri: string, codeVerifier: string }, meta: RequestMeta) => Promise<TokenPair>
+
 const oauthPair = (pair: TokenPair) => ({ access_token: pair.access_token, token_type: pair.token_type, expires_in: pair.expires_in, refresh_token: pair.refresh_token })
 
 /**
- * The OAuth2 token endpoint (RFC 6749): the password grant for first-party public clients and the
- * refresh_token grant. Client credentials are accepted and ignored. Errors are AppErrors like everywhere else; `config.oauthErrors`
+ * The OAuth2 token endpoint (RFC 6749): the password grant for first-party public clients, the
+ * refresh_token grant, social sign-in's authorization_code grant and the MFA second step. Client credentials are accepted and ignored. Errors are AppErrors like everywhere else; `config.oauthErrors`
  * makes the error handler write them as RFC 6749 §5.2 `{error, error_description}` (see the catalogue's `oauth` column).
  */
-export const tokenRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService, rateLimit: onRequestHookHandler }> = async (app, { auth, rateLimit }) => {
+export const tokenRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService, rateLimit: onRequestHookHandler, authorizationCode?: AuthorizationCodeGrant | undefined }> = async (app, { auth, rateLimit, authorizationCode }) => {
   await app.register(formbody, { bodyLimit: 1024 * 1024 })
 
   app.post('/token', {
@@ -48,7 +52,7 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService, rateLim
     schema: {
       tags: ['auth'],
       operationId: 'issueToken',
-      summary: 'OAuth2 token endpoint (password, refresh_token and mfa-otp grants)',
+      summary: 'OAuth2 token endpoint (password, refresh_token, authorization_code and mfa-otp grants)',
       ...rateLimited,
       consumes: ['application/x-www-form-urlencoded'],
       body: TokenForm,
@@ -81,8 +85,15 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService, rateLim
       if ((otp ?? recoveryCode ?? '').length > 64) throw new AppError('mfa_code_invalid')
       // Wrong or replayed codes and dead tokens are invalid_grant through the catalogue.
       pair = await auth.verifyMfa(mfaToken, otp !== undefined ? { kind: 'totp', code: otp } : { kind: 'recovery_code', code: recoveryCode ?? '' }, requestMeta(req), 'token')
+    } else if (grant === 'authorization_code' && authorizationCode) {
+      const code = param(form, 'code', true) ?? ''
+      const redirectUri = param(form, 'redirect_uri', true) ?? ''
+      const codeVerifier = param(form, 'code_verifier', true) ?? ''
+      if (redirectUri.length > 2048 || codeVerifier.length > 256) throw new AppError('authorization_code_invalid')
+      // A used, expired or foreign code, another redirect_uri or a wrong verifier: invalid_grant; MFA on: 403 mfa_required.
+      pair = await authorizationCode({ code, redirectUri, codeVerifier }, requestMeta(req))
     } else {
-      throw new AppError('unsupported_grant_type', { detail: 'Only the password, refresh_token and mfa-otp grants are supported' })
+      throw new AppError('unsupported_grant_type', { detail: 'Only the password, refresh_token, authorization_code and mfa-otp grants are supported' })
     }
     return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(oauthPair(pair))
   })

@@ -25,7 +25,7 @@ export const wellKnownRoutes: FastifyPluginAsyncTypebox<{ keys: KeyRing, issuer:
     issuer,
     token_endpoint: `${publicUrl}/v1/auth/token`,
     jwks_uri: `${publicUrl}/.well-known/jwks.json`,
-    grant_types_supported: ['password', 'refresh_token', 'urn:taskflow:params:oauth:grant-type:mfa-otp'],
+    grant_types_supported: ['password', 'refresh_token', 'authorization_code', 'urn:taskflow:params:oauth:grant-type:mfa-otp'],
     token_endpoint_auth_methods_supported: ['none'],
     response_types_supported: [],
     // RFC 7636 §4.2 / RFC 8414 §2: plain is never accepted.

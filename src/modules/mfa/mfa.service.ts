@@ -51,7 +51,8 @@ export interface MfaDeps {
   audit: AuditService
   sessions: MfaSessionsPort
   throttle: MfaThrottlePort
-  verifyPassword: (stored: string, password: string) => Promise<boolean>
+  /** False for a password-less account (social sign-in only): flows needing current_password answer 400 wrong_password. */
+  verifyPassword: (stored: string | null, password: string) => Promise<boolean>
   /** MFA_ISSUER: the name authenticator apps show. */
   issuer: string
   /** auth_rate_limited_total, and the registry auth_mfa_verify_total joins. */
@@ -294,7 +295,9 @@ export function createMfaService (deps: MfaDeps) {
         throw mfaErrors.tokenInvalid()
       }
       verifyTotal.inc({ result: 'success' })
-      return { userId, method: challenge.method, amr: [...AMR_MFA], factor: proof.kind }
+      // RFC 8176: the first factor's method (`pwd` for a password, `fed` for Google or GitHub), then the second.
+      const amr = challenge.method === 'password' ? [...AMR_MFA] : ['fed', 'otp', 'mfa']
+      return { userId, method: challenge.method, amr, factor: proof.kind }
     }
   }
 }

@@ -10,7 +10,8 @@ import type { UpdateMeBody } from './users.schemas.js'
 /** What the users service needs from auth, kept narrow so the two modules stay apart. */
 export interface UsersAuthPort {
   hashPassword: (password: string) => Promise<string>
-  verifyPassword: (stored: string, password: string) => Promise<boolean>
+  /** False for a password-less account (social sign-in only): flows needing current_password answer 400 wrong_password. */
+  verifyPassword: (stored: string | null, password: string) => Promise<boolean>
   checkPolicy: (password: string, context: { email: string, username: string | null }, field: string) => FieldError | null
   revokeAllSessions: (userId: string, reason: string, keep?: string) => Promise<void>
   conflictFromUniqueViolation: (err: unknown) => AppError | undefined

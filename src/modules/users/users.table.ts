@@ -9,7 +9,8 @@ export const usersTable = pgTable('users', {
   email: text('email').notNull(),
   username: text('username'),
   name: text('name'),
-  password_hash: text('password_hash').notNull(),
+  /** Null for an account made by social sign-in: it sets a password through the reset flow. */
+  password_hash: text('password_hash'),
   role: text('role', { enum: ROLES }).notNull().default('user'),
   is_active: boolean('is_active').notNull().default(true),
   email_verified: boolean('email_verified').notNull().default(false),

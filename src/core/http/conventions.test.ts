@@ -125,7 +125,8 @@ describe(`API conventions [${storageLabel}]`, () => {
     assert.equal(meta.issuer, config.auth.issuer)
     assert.equal(meta.token_endpoint, `${PUBLIC_URL}/v1/auth/token`)
     assert.equal(meta.jwks_uri, `${PUBLIC_URL}/.well-known/jwks.json`)
-    assert.deepEqual(meta.grant_types_supported, ['password', 'refresh_token'])
+    // Every grant the token endpoint takes (API.md, Operations).
+    assert.deepEqual(meta.grant_types_supported, ['password', 'refresh_token', 'authorization_code', 'urn:taskflow:params:oauth:grant-type:mfa-otp'])
     assert.deepEqual(meta.token_endpoint_auth_methods_supported, ['none'])
     assert.deepEqual(meta.code_challenge_methods_supported, ['S256'])
   })

@@ -92,7 +92,7 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   // Secrets at rest (TOTP secrets; the signing keys' private parts).
   const encryption = await loadEncryption({ db: database.db, clock, key: config.encryption.key, production: config.production, log: app.log })
   const keys = await loadKeyRing({
-    db: database.db, clock, alg: config.auth.alg, secret: config.auth.secret, previousSecret: config.auth.previousSecret, accessTtl: config.auth.accessTtl, rotationDays: config.auth.keyRotationDays
+    db: database.db, clock, alg: config.auth.alg, secret: config.auth.secret, previousSecret: config.auth.previousSecret, accessTtl: config.auth.accessTtl, rotationDays: config.auth.keyRotationDays, encryption
   })
   const accessTokens = createAccessTokens({ keys, issuer: config.auth.issuer, audience: config.auth.audience, ttlSeconds: config.auth.accessTtl, clock })
   const hasher = await createPasswordHasher({ concurrency: config.passwords.hashConcurrency, queueLimit: config.passwords.hashQueueLimit })

@@ -6,7 +6,7 @@ import { tokenRoutes } from './token.routes.js'
 
 export { createAuthService, conflictFromUniqueViolation, type AuthService } from './auth.service.js'
 export { createAccessTokens, type AccessTokens, type AccessClaims } from './access-tokens.js'
-export { createSigningKeys, KeyNotFoundError, loadKeyRing, type KeyInfo, type KeyRing, type SigningKeys } from './signing-keys.js'
+export { createSigningKeys, KeyNotFoundError, loadKeyRing, SigningKeyUnreadableError, type KeyInfo, type KeyRing, type SigningKeys } from './signing-keys.js'
 export { createPasswordHasher, type PasswordHasher } from './passwords.js'
 export { checkPassword } from './password-policy.js'
 export { createSessions, sessionCleanupRules, type Sessions } from './sessions.js'

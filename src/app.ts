@@ -28,11 +28,11 @@ import {
   createRedisSessionCache, createRefreshTokens, createSessions, createUsersAuthPort, loadKeyRing, sessionCleanupRules, wellKnownRoutes, type SessionCache
 } from './modules/auth/index.js'
 import { adminComponents, adminModule, createAdminService } from './modules/admin/index.js'
-import { createMfaService, mfaModule } from './modules/mfa/index.js'
+import { createMfaService, mfaCleanupRules, mfaModule } from './modules/mfa/index.js'
 import { createTasksService, tasksComponents, tasksModule } from './modules/tasks/index.js'
 import { createUsersService, createUsersStore, usersComponents, usersModule } from './modules/users/index.js'
 import { createMemoryTokenCache, createRedisTokenCache, createTokensService, tokensModule, type TokenCache } from './modules/tokens/index.js'
-import { createIdempotencyStore, registerIdempotency } from './core/idempotency.js'
+import { createIdempotencyStore, idempotencyCleanupRule, registerIdempotency } from './core/idempotency.js'
 import { createMail } from './modules/mail/index.js'
 import { accountModule, createAccount, createForgotLimit } from './modules/account/index.js'
 
@@ -184,7 +184,7 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   const idempotency = createIdempotencyStore({ db: database.db, clock })
   // The clean-up's list: each feature adds the rows it owns.
   const cleanup = createCleanup({
-    db: database.db, clock, metrics, log: app.log, rules: [...sessionCleanupRules(), ...auditRetentionRule(auditChain, config.audit.retentionDays)]
+    db: database.db, clock, metrics, log: app.log, rules: [...sessionCleanupRules(), ...mfaCleanupRules(), idempotencyCleanupRule(), ...auditRetentionRule(auditChain, config.audit.retentionDays)]
   })
   if (deps.jobs !== false) startBackgroundJobs(app, { auditChain, cleanup, metrics })
   const authenticate = makeAuthenticate({ tokens: accessTokens, sessions, pats: tokens })

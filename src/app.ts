@@ -29,11 +29,11 @@ import {
 } from './modules/auth/index.js'
 import { adminComponents, adminModule, createAdminService } from './modules/admin/index.js'
 import { createIdentitiesService, createProviders, identitiesModule, oauthModule } from './modules/identities/index.js'
-import { createMfaService, mfaModule } from './modules/mfa/index.js'
+import { createMfaService, mfaCleanupRules, mfaModule } from './modules/mfa/index.js'
 import { createTasksService, tasksComponents, tasksModule } from './modules/tasks/index.js'
 import { createUsersService, createUsersStore, usersComponents, usersModule } from './modules/users/index.js'
 import { createMemoryTokenCache, createRedisTokenCache, createTokensService, tokensModule, type TokenCache } from './modules/tokens/index.js'
-import { createIdempotencyStore, registerIdempotency } from './core/idempotency.js'
+import { createIdempotencyStore, idempotencyCleanupRule, registerIdempotency } from './core/idempotency.js'
 import { createMail } from './modules/mail/index.js'
 import { accountModule, createAccount, createForgotLimit } from './modules/account/index.js'
 
@@ -93,7 +93,7 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   // Secrets at rest (TOTP secrets; the signing keys' private parts).
   const encryption = await loadEncryption({ db: database.db, clock, key: config.encryption.key, production: config.production, log: app.log })
   const keys = await loadKeyRing({
-    db: database.db, clock, alg: config.auth.alg, secret: config.auth.secret, previousSecret: config.auth.previousSecret, accessTtl: config.auth.accessTtl, rotationDays: config.auth.keyRotationDays
+    db: database.db, clock, alg: config.auth.alg, secret: config.auth.secret, previousSecret: config.auth.previousSecret, accessTtl: config.auth.accessTtl, rotationDays: config.auth.keyRotationDays, encryption
   })
   const accessTokens = createAccessTokens({ keys, issuer: config.auth.issuer, audience: config.auth.audience, ttlSeconds: config.auth.accessTtl, clock })
   const hasher = await createPasswordHasher({ concurrency: config.passwords.hashConcurrency, queueLimit: config.passwords.hashQueueLimit })
@@ -197,7 +197,7 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   const idempotency = createIdempotencyStore({ db: database.db, clock })
   // The clean-up's list: each feature adds the rows it owns.
   const cleanup = createCleanup({
-    db: database.db, clock, metrics, log: app.log, rules: [...sessionCleanupRules(), ...auditRetentionRule(auditChain, config.audit.retentionDays)]
+    db: database.db, clock, metrics, log: app.log, rules: [...sessionCleanupRules(), ...mfaCleanupRules(), idempotencyCleanupRule(), ...auditRetentionRule(auditChain, config.audit.retentionDays)]
   })
   if (deps.jobs !== false) startBackgroundJobs(app, { auditChain, cleanup, metrics })
   const authenticate = makeAuthenticate({ tokens: accessTokens, sessions, pats: tokens })

@@ -1,6 +1,7 @@
 import type { Clock } from '../core/clock.js'
 import type { Db } from '../core/db.js'
 import type { Config } from '../config.js'
+import { loadEncryption } from '../core/encryption.js'
 import { createSigningKeys, KeyNotFoundError, type KeyInfo } from '../modules/auth/index.js'
 import { CliInputError } from './create-admin.js'
 
@@ -16,11 +17,16 @@ export function formatKeys (keys: readonly KeyInfo[]): string {
 
 /**
  * `taskflow keys list | rotate | revoke KID`: the EdDSA signing keys. Returns the text to print;
- * throws CliInputError for a wrong use (HS256 configured, unknown sub-command or kid).
+ * throws CliInputError for a wrong use (HS256 configured, unknown sub-command or kid). New keys are
+ * sealed with the data key the server uses (loadEncryption: DATA_ENCRYPTION_KEY, or outside
+ * production the generated key kept in the database); the server's start-up warns when that is
+ * generated, so the command stays quiet about it.
  */
 export async function keysCommand (deps: { db: Db, clock: Clock, config: Config }, args: readonly string[]): Promise<string> {
   if (deps.config.auth.alg !== 'EdDSA') throw new CliInputError('signing keys exist only with JWT_ALG=EdDSA (HS256 uses JWT_SECRET and JWT_SECRET_PREVIOUS)')
-  const keys = createSigningKeys({ db: deps.db, clock: deps.clock, accessTtl: deps.config.auth.accessTtl, rotationDays: deps.config.auth.keyRotationDays })
+  const quiet = { warn: () => {}, info: () => {} }
+  const encryption = await loadEncryption({ db: deps.db, clock: deps.clock, key: deps.config.encryption.key, production: deps.config.production, log: quiet })
+  const keys = createSigningKeys({ db: deps.db, clock: deps.clock, accessTtl: deps.config.auth.accessTtl, rotationDays: deps.config.auth.keyRotationDays, encryption })
   const [sub, kid, ...extra] = args
   if (extra.length > 0) throw new CliInputError(`unexpected arguments: ${extra.join(' ')}`)
   switch (sub) {

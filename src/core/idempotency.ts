@@ -72,6 +72,20 @@ export function requestFingerprint (method: string, route: string, body: unknown
 interface Held { userId: string, key: string, settled: boolean }
 const held = new WeakMap<FastifyRequest, Held>()
 
+/** Deletes at most `limit` keys whose `expires_at` has come at `now`, in `db` (or a transaction); returns how many. */
+async function deleteExpired (db: Db, now: Date, limit: number): Promise<number> {
+  const rows = await db.delete(keys).where(sql`ctid in (select ctid from ${keys} where ${keys.expires_at} <= ${now} limit ${limit})`).returning({ key: keys.key })
+  return rows.length
+}
+
+/**
+ * The retention clean-up's rule for idempotency keys (a CleanupRule of src/jobs/cleanup.ts): keys
+ * whose 24 hours have passed (API.md "Signing keys, retention and audit integrity"), in batches.
+ */
+export function idempotencyCleanupRule (): { table: string, deleteBatch: (tx: Db, now: Date, limit: number) => Promise<number> } {
+  return { table: 'idempotency_keys', deleteBatch: deleteExpired }
+}
+
 /** The store of keys, in the database: every instance sees the same keys. */
 export function createIdempotencyStore ({ db, clock }: { db: Db, clock: Clock }) {
   return {
@@ -107,11 +121,8 @@ export function createIdempotencyStore ({ db, clock }: { db: Db, clock: Clock })
       await db.delete(keys).where(and(eq(keys.user_id, userId), eq(keys.key, key), eq(keys.state, 'in_progress')))
     },
 
-    /** Deletes keys past their 24 hours (for the background clean-up); returns how many. */
-    async purgeExpired (limit = 1000): Promise<number> {
-      const rows = await db.delete(keys).where(sql`ctid in (select ctid from ${keys} where ${keys.expires_at} <= ${clock.now()} limit ${limit})`).returning({ key: keys.key })
-      return rows.length
-    }
+    /** Deletes keys past their 24 hours; returns how many. */
+    purgeExpired: async (limit = 1000): Promise<number> => deleteExpired(db, clock.now(), limit)
   }
 }
 export type IdempotencyStore = ReturnType<typeof createIdempotencyStore>

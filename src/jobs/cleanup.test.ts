@@ -10,6 +10,11 @@ import { sessionCleanupRules } from '../modules/auth/index.js'
 import { sessionsTable, spentRefreshTokensTable } from '../modules/auth/sessions.table.js'
 import { createCleanup } from './cleanup.js'
 import { sql } from 'drizzle-orm'
+import { randomUUID } from 'node:crypto'
+import { createIdempotencyStore, idempotencyCleanupRule } from '../core/idempotency.js'
+import { idempotencyKeysTable } from '../core/idempotency.table.js'
+import { mfaCleanupRules } from '../modules/mfa/index.js'
+import { mfaChallengesTable, mfaTotpTable } from '../modules/mfa/mfa.table.js'
 
 const DAY = 86_400
 
@@ -70,5 +75,54 @@ describe(`clean-up job [${storageLabel}]`, () => {
     await holder
     assert.deepEqual(counts, {})
     assert.equal((await database.db.select().from(sessionsTable).where(inArray(sessionsTable.user_id, [user.id]))).length, 1)
+  })
+
+  it('when MFA tokens are used or past their 300 s, then they go; an unused one still within its time stays', async (t) => {
+    const { make, clock, database } = await buildTestApp(t)
+    const user = await make.user()
+    const now = clock.now()
+    const at = (s: number) => new Date(now.getTime() + s * 1000)
+    const challenge = (expiresIn: number, usedAt: Date | null = null) => ({
+      id: randomUUID(), token_hash: randomUUID(), user_id: user.id, method: 'password', created_at: at(expiresIn - 300), expires_at: at(expiresIn), used_at: usedAt
+    })
+    const [expired, used, fresh] = [challenge(-1), challenge(200, at(-50)), challenge(200)]
+    await database.db.insert(mfaChallengesTable).values([expired, used, fresh])
+    const counts = await createCleanup({ db: database.db, clock, rules: mfaCleanupRules() }).runOnce()
+    const left = (await database.db.select({ id: mfaChallengesTable.id }).from(mfaChallengesTable).where(eq(mfaChallengesTable.user_id, user.id))).map(r => r.id)
+    assert.deepEqual(left, [fresh.id])
+    assert.ok((counts.mfa_challenges ?? 0) >= 2)
+  })
+
+  it('when a pending TOTP set-up is past its 600 s, then it goes; a newer pending one and an active factor stay', async (t) => {
+    const { make, clock, database } = await buildTestApp(t)
+    const [stale, pending, active] = await Promise.all([make.user(), make.user(), make.user()])
+    const now = clock.now()
+    const at = (s: number) => new Date(now.getTime() + s * 1000)
+    await database.db.insert(mfaTotpTable).values([
+      { user_id: stale.id, secret_enc: 'v1.x', status: 'pending', pending_expires_at: at(-1), created_at: at(-601) },
+      { user_id: pending.id, secret_enc: 'v1.x', status: 'pending', pending_expires_at: at(300), created_at: at(-300) },
+      { user_id: active.id, secret_enc: 'v1.x', status: 'active', pending_expires_at: null, created_at: at(-90 * DAY), activated_at: at(-90 * DAY) }
+    ])
+    const counts = await createCleanup({ db: database.db, clock, rules: mfaCleanupRules() }).runOnce()
+    const left = (await database.db.select({ user_id: mfaTotpTable.user_id }).from(mfaTotpTable).where(inArray(mfaTotpTable.user_id, [stale.id, pending.id, active.id]))).map(r => r.user_id)
+    assert.deepEqual(left.sort(), [pending.id, active.id].sort())
+    assert.ok((counts.mfa_totp ?? 0) >= 1)
+  })
+
+  it('when an idempotency key is over 24 hours old, then it goes; a younger one stays', async (t) => {
+    const { make, clock, database } = await buildTestApp(t)
+    const user = await make.user()
+    const store = createIdempotencyStore({ db: database.db, clock })
+    await store.take(user.id, 'old-key', 'fp')
+    clock.advance(12 * 3600)
+    await store.take(user.id, 'fresh-key', 'fp')
+    const keys = async () => (await database.db.select({ key: idempotencyKeysTable.key }).from(idempotencyKeysTable).where(eq(idempotencyKeysTable.user_id, user.id))).map(r => r.key).sort()
+    clock.advance(12 * 3600 - 1)
+    await createCleanup({ db: database.db, clock, rules: [idempotencyCleanupRule()] }).runOnce()
+    assert.deepEqual(await keys(), ['fresh-key', 'old-key'], 'just under 24 hours: both kept')
+    clock.advance(1)
+    const counts = await createCleanup({ db: database.db, clock, rules: [idempotencyCleanupRule()] }).runOnce()
+    assert.deepEqual(await keys(), ['fresh-key'])
+    assert.ok((counts.idempotency_keys ?? 0) >= 1)
   })
 })

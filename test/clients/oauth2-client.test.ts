@@ -6,7 +6,7 @@ import { startRealServer } from '../real-server.js'
 import { storageLabel } from '../test-env.js'
 
 describe(`a standard OAuth2 client (simple-oauth2) [${storageLabel}]`, () => {
-  it('when it uses the password grant, then it gets a token, calls the API, refreshes, and the old refresh token is refused', async (t) => {
+  it('when it uses the password grant, then it gets a token, calls the API, refreshes, and a refresh token two rotations old is refused', async (t) => {
     const { base } = await startRealServer(t, { RATE_LIMIT_ENABLED: 'false' })
     const email = uniqueEmail('oauth')
     assert.equal((await fetch(`${base}/v1/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password: DEFAULT_PASSWORD }) })).status, 201)
@@ -25,6 +25,10 @@ describe(`a standard OAuth2 client (simple-oauth2) [${storageLabel}]`, () => {
 
     const refreshed = await accessToken.refresh()
     assert.notEqual(refreshed.token.refresh_token, accessToken.token.refresh_token)
+    // Within REFRESH_REUSE_GRACE the just-replaced token would be answered again (two tabs); a token
+    // two rotations back is reuse at once.
+    const again = await refreshed.refresh()
+    assert.notEqual(again.token.refresh_token, refreshed.token.refresh_token)
     await assert.rejects(accessToken.refresh(), (err: { output?: { statusCode?: number, payload?: { error?: string } }, data?: { payload?: { error?: string } } }) => {
       const payload = err.data?.payload ?? err.output?.payload
       return err.output?.statusCode === 400 && payload?.error === 'invalid_grant'

@@ -8,12 +8,17 @@ import { formatKeys, keysCommand } from '../../cli/keys.js'
 import { CliInputError } from '../../cli/create-admin.js'
 import { createSigningKeys, keyStates, KEY_RELOAD_INTERVAL, PUBLISH_LEAD } from './signing-keys.js'
 import type { SigningKeyRow } from './signing-keys.table.js'
+import { loadEncryption } from '../../core/encryption.js'
 
 const kidOf = (token: string) => String(decodeProtectedHeader(token).kid)
 const jwksKids = async (app: FastifyInstance) =>
   ((await app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json().keys as Array<{ kid: string }>).map(k => k.kid)
 const me = async (ctx: TestApp, token: string) => (await ctx.app.inject({ method: 'GET', url: '/v1/users/me', headers: ctx.make.bearer(token) })).statusCode
-const keysOf = (ctx: TestApp) => createSigningKeys({ db: ctx.database.db, clock: ctx.clock, accessTtl: ctx.config.auth.accessTtl, rotationDays: ctx.config.auth.keyRotationDays })
+/** The data-encryption service the app under test uses (same database, same configured key). */
+const encryptionOf = (ctx: TestApp) => loadEncryption({ db: ctx.database.db, clock: ctx.clock, key: ctx.config.encryption.key, production: false, log: { warn: () => {}, info: () => {} } })
+const keysOf = async (ctx: TestApp) => createSigningKeys({
+  db: ctx.database.db, clock: ctx.clock, accessTtl: ctx.config.auth.accessTtl, rotationDays: ctx.config.auth.keyRotationDays, encryption: await encryptionOf(ctx)
+})
 /** Two instances on one database, their clocks at the same time (the later one's, so neither runs back). */
 async function twoInstances (t: Parameters<typeof buildTestApp>[0]) {
   const a = await buildTestApp(t)
@@ -57,7 +62,7 @@ describe(`signing-key rotation [${storageLabel}]`, () => {
     const user = await a.make.user()
     const oldKid = kidOf(user.tokens.access_token)
 
-    const next = await keysOf(a).rotate()
+    const next = await (await keysOf(a)).rotate()
     assert.ok(next.signs_from.getTime() - a.clock.now().getTime() >= 5 * 60 * 1000, 'published at least 5 minutes before it signs')
     advanceBoth(a, b, KEY_RELOAD_INTERVAL)
     assert.deepEqual((await jwksKids(b.app)).sort(), [oldKid, next.kid].sort(), 'B publishes both within 60 s')
@@ -78,13 +83,13 @@ describe(`signing-key rotation [${storageLabel}]`, () => {
     advanceBoth(a, b, a.config.auth.accessTtl + 120)
     assert.equal(await me(a, beforeLead.access_token), 401, 'expired')
     assert.ok(!(await jwksKids(a.app)).includes(oldKid), 'once all its tokens have expired, the retired key is removed')
-    assert.ok(!(await keysOf(a).list()).some(k => k.kid === oldKid))
+    assert.ok(!(await (await keysOf(a)).list()).some(k => k.kid === oldKid))
   })
 
   it('when B meets a kid it has not read yet, then it re-reads the keys at once (at most once a minute) instead of refusing', async (t) => {
     const { a, b } = await twoInstances(t)
     const user = await b.make.user() // B has read the keys now
-    await keysOf(a).revoke(kidOf(user.tokens.access_token)) // A's next key signs at once
+    await (await keysOf(a)).revoke(kidOf(user.tokens.access_token)) // A's next key signs at once
     // A re-reads after the revocation (60 s later); B's keys are not stale yet (45 s), so only the
     // unknown kid makes B read.
     a.clock.advance(KEY_RELOAD_INTERVAL)
@@ -99,7 +104,7 @@ describe(`signing-key rotation [${storageLabel}]`, () => {
     const kid = kidOf(user.tokens.access_token)
     assert.equal(await me(b, user.tokens.access_token), 200, 'B has verified (and cached) the token')
 
-    const result = await keysOf(a).revoke(kid)
+    const result = await (await keysOf(a)).revoke(kid)
     assert.notEqual(result.signing, kid)
     advanceBoth(a, b, KEY_RELOAD_INTERVAL)
     assert.equal(await me(a, user.tokens.access_token), 401)
@@ -108,7 +113,7 @@ describe(`signing-key rotation [${storageLabel}]`, () => {
     const fresh = await b.make.login({ email: user.email })
     assert.equal(kidOf(fresh.access_token), result.signing)
     assert.equal(await me(a, fresh.access_token), 200)
-    assert.equal((await keysOf(a).list()).find(k => k.kid === kid)?.state, 'revoked')
+    assert.equal((await (await keysOf(a)).list()).find(k => k.kid === kid)?.state, 'revoked')
   })
 
   it('when JWT_KEY_ROTATION_DAYS has passed, then a new key is published at least 5 minutes before it signs; 0 never rotates', async (t) => {
@@ -121,7 +126,7 @@ describe(`signing-key rotation [${storageLabel}]`, () => {
 
     const ctx = await buildTestApp(t, { JWT_KEY_ROTATION_DAYS: '1' })
     const first = await ctx.make.login({ email: user.email })
-    const current = (await keysOf(ctx).list()).find(k => k.state === 'signing')
+    const current = (await (await keysOf(ctx)).list()).find(k => k.state === 'signing')
     assert.equal(current?.kid, kidOf(first.access_token))
     ctx.clock.set(new Date((current?.signs_from.getTime() ?? 0) + 86_400_000))
     const due = await ctx.make.login({ email: user.email })
@@ -129,7 +134,7 @@ describe(`signing-key rotation [${storageLabel}]`, () => {
     // Signing never waits for the database: the read (and the rotation) it started in the background is
     // awaited by the next request that needs the keys, here the JWKS.
     const kids = await jwksKids(ctx.app)
-    const published = (await keysOf(ctx).list()).filter(k => k.state === 'published')
+    const published = (await (await keysOf(ctx)).list()).filter(k => k.state === 'published')
     assert.equal(published.length, 1)
     assert.ok(kids.includes(published[0]?.kid ?? ''))
     assert.ok((published[0]?.signs_from.getTime() ?? 0) - ctx.clock.now().getTime() >= 5 * 60 * 1000)

@@ -4,6 +4,7 @@ import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type Cry
 import type { Db } from '../../core/db.js'
 import type { Clock } from '../../core/clock.js'
 import { LOCKS } from '../../core/locks.js'
+import { DecryptionError, type Encryption } from '../../core/encryption.js'
 import { signingKeysTable, type SigningKeyRow } from './signing-keys.table.js'
 
 export type VerificationKey = CryptoKey | KeyObject | Uint8Array
@@ -45,19 +46,31 @@ const seconds = (date: Date, s: number) => new Date(date.getTime() + s * 1000)
 
 // --- storage: the one place private keys are read and written ---------------------------------
 
+/** The encryption context (additional authenticated data) of a key's private part: its kid. */
+const contextOf = (kid: string) => `signing_key:${kid}`
+
 /**
- * How a private JWK is kept in the `private_jwk` column. Today as is; encryption at rest with
- * DATA_ENCRYPTION_KEY (API.md "Configuration") belongs here and in openPrivateJwk, nowhere else.
+ * How a private JWK is kept in the `private_jwk` column: `{ "sealed": "<envelope>" }`, the JWK's JSON
+ * encrypted with DATA_ENCRYPTION_KEY (AES-256-GCM envelope with the key id, src/core/encryption.ts;
+ * ASVS v5.0.0 11.3.2), bound to the kid so a sealed value copied to another row does not open.
  */
-function sealPrivateJwk (jwk: JWK): Record<string, string> {
-  return jwk as unknown as Record<string, string>
+function sealPrivateJwk (encryption: Encryption, kid: string, jwk: JWK): Record<string, string> {
+  return { sealed: encryption.encrypt(JSON.stringify(jwk), contextOf(kid)) }
 }
-function openPrivateJwk (stored: Record<string, string>): JWK {
-  return stored as unknown as JWK
+/** True when `stored` is a private JWK kept in plain text (rows written before encryption at rest). */
+const isPlain = (stored: Record<string, string>) => typeof stored.sealed !== 'string'
+/**
+ * The private JWK of a row. A plain row (written before encryption at rest, or by an older instance
+ * during a rolling update) is read as is; the next start seals it. Throws DecryptionError when the
+ * sealed value was written under a key this process does not have, or was changed.
+ */
+function openPrivateJwk (encryption: Encryption, kid: string, stored: Record<string, string>): JWK {
+  if (isPlain(stored)) return stored as unknown as JWK
+  return JSON.parse(encryption.decrypt(stored.sealed ?? '', contextOf(kid)).toString('utf8')) as JWK
 }
 
 /** Generates an Ed25519 pair and stores it; returns its kid (the RFC 7638 thumbprint). */
-async function insertKey (tx: Db, createdAt: Date, signsFrom: Date): Promise<string> {
+async function insertKey (tx: Db, encryption: Encryption, createdAt: Date, signsFrom: Date): Promise<string> {
   const { publicKey, privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true })
   const publicJwk = await exportJWK(publicKey)
   const kid = await calculateJwkThumbprint(publicJwk)
@@ -65,11 +78,20 @@ async function insertKey (tx: Db, createdAt: Date, signsFrom: Date): Promise<str
     kid,
     alg: 'EdDSA',
     public_jwk: { ...publicJwk, kid, alg: 'EdDSA', use: 'sig' } as unknown as Record<string, string>,
-    private_jwk: sealPrivateJwk(await exportJWK(privateKey)),
+    private_jwk: sealPrivateJwk(encryption, kid, await exportJWK(privateKey)),
     created_at: createdAt,
     signs_from: signsFrom
   })
   return kid
+}
+
+/** A live signing key whose private part this process cannot decrypt (another DATA_ENCRYPTION_KEY). */
+export class SigningKeyUnreadableError extends Error {
+  override name = 'SigningKeyUnreadableError'
+  constructor (kid: string) {
+    super(`signing key ${kid} cannot be decrypted with DATA_ENCRYPTION_KEY: it was written under another data key, or changed. ` +
+      'Start with the key it was written under, or withdraw it with `taskflow keys revoke ' + kid + '`')
+  }
 }
 
 // --- states: a pure function of the rows and the time -----------------------------------------
@@ -114,6 +136,8 @@ export interface SigningKeysOptions {
   accessTtl: number
   /** JWT_KEY_ROTATION_DAYS (0 never). */
   rotationDays: number
+  /** The DATA_ENCRYPTION_KEY service the private parts are sealed with (src/core/encryption.ts). */
+  encryption: Encryption
 }
 
 /**
@@ -121,7 +145,7 @@ export interface SigningKeysOptions {
  * rotation, removal of expired keys). Every change runs under one advisory lock, so instances that
  * act at once make one change. Throws KeyNotFoundError from revoke for an unknown kid.
  */
-export function createSigningKeys ({ db, clock, accessTtl, rotationDays }: SigningKeysOptions) {
+export function createSigningKeys ({ db, clock, accessTtl, rotationDays, encryption }: SigningKeysOptions) {
   const locked = <T>(work: (tx: Db) => Promise<T>) => db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(${LOCKS.signingKeys})`)
     return work(tx)
@@ -156,8 +180,8 @@ export function createSigningKeys ({ db, clock, accessTtl, rotationDays }: Signi
       return locked(async (tx) => {
         const now = clock.now()
         const { needsSigner, needsNext, rotateAt, removable } = plan(await rowsOf(tx), now)
-        if (needsSigner) await insertKey(tx, now, now)
-        else if (needsNext && rotateAt) await insertKey(tx, now, new Date(Math.max(rotateAt.getTime(), seconds(now, PUBLISH_LEAD).getTime())))
+        if (needsSigner) await insertKey(tx, encryption, now, now)
+        else if (needsNext && rotateAt) await insertKey(tx, encryption, now, new Date(Math.max(rotateAt.getTime(), seconds(now, PUBLISH_LEAD).getTime())))
         for (const kid of removable) await tx.delete(signingKeysTable).where(eq(signingKeysTable.kid, kid))
         return rowsOf(tx)
       })
@@ -168,7 +192,7 @@ export function createSigningKeys ({ db, clock, accessTtl, rotationDays }: Signi
       return locked(async (tx) => {
         const now = clock.now()
         const signsFrom = seconds(now, PUBLISH_LEAD)
-        return { kid: await insertKey(tx, now, signsFrom), signs_from: signsFrom }
+        return { kid: await insertKey(tx, encryption, now, signsFrom), signs_from: signsFrom }
       })
     },
 
@@ -191,14 +215,54 @@ export function createSigningKeys ({ db, clock, accessTtl, rotationDays }: Signi
             await tx.update(signingKeysTable).set({ signs_from: now }).where(eq(signingKeysTable.kid, next.kid))
             signing = next.kid
           } else {
-            signing = await insertKey(tx, now, now)
+            signing = await insertKey(tx, encryption, now, now)
           }
         }
         return { kid, signing }
       })
     },
 
-    rowsOf: () => rowsOf(db)
+    rowsOf: () => rowsOf(db),
+
+    /** The private key of a row, opened with the encryption service. Throws DecryptionError. */
+    openPrivate: (row: SigningKeyRow): JWK => openPrivateJwk(encryption, row.kid, row.private_jwk),
+
+    /**
+     * Start-up step: seals every private part still kept in plain text, re-seals those written under
+     * an older data key (still in the ring) with the current one, and checks that every unrevoked key
+     * opens. Idempotent and safe when instances start together: the changes are made under the
+     * signing-keys advisory lock on rows re-read inside it. Returns how many rows it sealed.
+     * Throws SigningKeyUnreadableError for an unrevoked key this process cannot decrypt.
+     */
+    async sealStored (): Promise<number> {
+      const check = (rows: readonly SigningKeyRow[]) => {
+        for (const row of rows) {
+          if (row.revoked_at !== null || isPlain(row.private_jwk)) continue
+          try { openPrivateJwk(encryption, row.kid, row.private_jwk) } catch (err) {
+            if (err instanceof DecryptionError) throw new SigningKeyUnreadableError(row.kid)
+            throw err
+          }
+        }
+      }
+      const stale = (row: SigningKeyRow) => isPlain(row.private_jwk) || !encryption.isCurrent(row.private_jwk.sealed ?? '')
+      const before = await rowsOf(db)
+      check(before)
+      if (!before.some(stale)) return 0
+      return locked(async (tx) => {
+        let sealed = 0
+        for (const row of await rowsOf(tx)) {
+          if (!stale(row)) continue
+          let jwk: JWK
+          try { jwk = openPrivateJwk(encryption, row.kid, row.private_jwk) } catch (err) {
+            if (err instanceof DecryptionError && row.revoked_at !== null) continue // never used again
+            throw err instanceof DecryptionError ? new SigningKeyUnreadableError(row.kid) : err
+          }
+          await tx.update(signingKeysTable).set({ private_jwk: sealPrivateJwk(encryption, row.kid, jwk) }).where(eq(signingKeysTable.kid, row.kid))
+          sealed++
+        }
+        return sealed
+      })
+    }
   }
 }
 export type SigningKeys = ReturnType<typeof createSigningKeys>
@@ -276,7 +340,7 @@ async function eddsaRing (keys: SigningKeys, clock: Clock, accessTtl: number): P
       const row = rows.find(r => r.kid === info.kid)
       const entry = imported.get(info.kid)
       if (!row || !entry) continue
-      entry.private ??= await importJWK(openPrivateJwk(row.private_jwk), 'EdDSA')
+      entry.private ??= await importJWK(keys.openPrivate(row), 'EdDSA')
       signers.push({ kid: row.kid, from: row.signs_from.getTime(), key: entry.private })
     }
     if (signers.length === 0) throw new Error('no signing key')
@@ -330,14 +394,21 @@ export interface KeyRingOptions {
   previousSecret?: string | undefined
   accessTtl: number
   rotationDays: number
+  /** Seals the EdDSA private keys at rest (DATA_ENCRYPTION_KEY). */
+  encryption: Encryption
 }
 
-/** Loads the configured algorithm's keys: HS256 from the configuration, EdDSA from the database. */
+/**
+ * Loads the configured algorithm's keys: HS256 from the configuration, EdDSA from the database (after
+ * sealing any private part still in plain text). Throws SigningKeyUnreadableError at start-up when an
+ * unrevoked key was sealed under a data key this process does not have.
+ */
 export async function loadKeyRing (options: KeyRingOptions): Promise<KeyRing> {
   if (options.alg === 'HS256') {
     if (!options.secret) throw new Error('JWT_SECRET is required for HS256')
     return hs256Ring(options.secret, options.previousSecret)
   }
-  const keys = createSigningKeys({ db: options.db, clock: options.clock, accessTtl: options.accessTtl, rotationDays: options.rotationDays })
+  const keys = createSigningKeys({ db: options.db, clock: options.clock, accessTtl: options.accessTtl, rotationDays: options.rotationDays, encryption: options.encryption })
+  await keys.sealStored()
   return eddsaRing(keys, options.clock, options.accessTtl)
 }

@@ -40,7 +40,7 @@ describe('PromQL metric-name extraction', () => {
     assert.deepEqual(metricNames('max(deriv(mail_outbox_pending[15m:1m])) > 0 and min by (instance, check) (readiness_check_ok) == bool 0').sort(), ['mail_outbox_pending', 'readiness_check_ok'])
   })
 
-  it('when a name is misspelt, then the comparison reports it with where it is used, and Prometheus' own series are allowed', () => {
+  it("when a name is misspelt, then the comparison reports it with where it is used, and Prometheus's own series are allowed", () => {
     const used = new Map([['auth_login_sucess_total', 'panel "Logins"'], ['mail_sent_total', 'panel "Mail"'], ['up', 'alert X']])
     assert.deepEqual(compareNames(used, new Set(['auth_login_success_total'])), { unknown: ['auth_login_sucess_total (panel "Logins")', 'mail_sent_total (panel "Mail")'] })
     assert.deepEqual(compareNames(used, new Set(['auth_login_sucess_total', 'mail_sent_total'])), { unknown: [] })

@@ -6,7 +6,7 @@ export {
   createMfaService, AMR_MFA, AMR_PASSWORD, type MfaService, type MfaChallenge, type MfaPassed, type MfaProof,
   type Notifier, type NoticeEvent
 } from './mfa.service.js'
-export { MfaRequiredOAuth, MfaRequiredProblem, VerifyBody } from './mfa.schemas.js'
+export { MfaRequiredOAuth, MfaRequiredProblem, VerifyBody, mfaComponents } from './mfa.schemas.js'
 import { mfaErrors } from './mfa.errors.js'
 /** The 403 `mfa_required` answer to a right first factor (API.md), carrying the challenge's members. */
 export const mfaRequired = mfaErrors.required

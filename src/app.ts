@@ -28,14 +28,14 @@ import {
   createRedisSessionCache, createRefreshTokens, createSessions, createUsersAuthPort, loadKeyRing, sessionCleanupRules, wellKnownRoutes, type SessionCache
 } from './modules/auth/index.js'
 import { adminComponents, adminModule, createAdminService } from './modules/admin/index.js'
-import { createIdentitiesService, createProviders, identitiesModule, oauthModule } from './modules/identities/index.js'
-import { createMfaService, mfaCleanupRules, mfaModule } from './modules/mfa/index.js'
+import { createIdentitiesService, createProviders, identitiesComponents, identitiesModule, oauthModule } from './modules/identities/index.js'
+import { createMfaService, mfaCleanupRules, mfaComponents, mfaModule } from './modules/mfa/index.js'
 import { createTasksService, tasksComponents, tasksModule } from './modules/tasks/index.js'
 import { createUsersService, createUsersStore, usersComponents, usersModule } from './modules/users/index.js'
-import { createMemoryTokenCache, createRedisTokenCache, createTokensService, tokensModule, type TokenCache } from './modules/tokens/index.js'
+import { createMemoryTokenCache, createRedisTokenCache, createTokensService, tokensComponents, tokensModule, type TokenCache } from './modules/tokens/index.js'
 import { createIdempotencyStore, idempotencyCleanupRule, registerIdempotency } from './core/idempotency.js'
 import { createMail } from './modules/mail/index.js'
-import { accountModule, createAccount, createForgotLimit } from './modules/account/index.js'
+import { accountComponents, accountModule, createAccount, createForgotLimit } from './modules/account/index.js'
 
 /** What buildApp needs: config, storage (PGlite or PostgreSQL), optional Redis, the clock; tests add a session cache and a log stream. */
 export interface AppDeps {
@@ -84,7 +84,7 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   await registerHardening(app, { corsOrigins: config.cors.origins, maxEventLoopDelayMs: config.maxEventLoopDelayMs })
   await registerDocs(app, {
     publicUrl: config.http.publicUrl,
-    components: { ...problemComponents, ...usersComponents, ...tasksComponents, ...authComponents, ...auditComponents, ...adminComponents }
+    components: { ...problemComponents, ...usersComponents, ...tasksComponents, ...authComponents, ...auditComponents, ...adminComponents, ...mfaComponents, ...tokensComponents, ...identitiesComponents, ...accountComponents }
   })
   registerPageLinks(app, { publicUrl: config.http.publicUrl })
   const metrics = createMetrics({ defaultMetrics: config.metrics.defaultMetrics })

@@ -208,7 +208,10 @@ export function registerIdempotency (app: FastifyInstance, store: IdempotencySto
       type: 'object',
       properties: {
         ...headers.properties,
+        // 512: the longest quoted key (255 characters, each an escape of 2) with its quotes; the
+        // checks above refuse any longer one anyway, so the limit changes nothing that is accepted.
         [IDEMPOTENCY_HEADER]: Type.Optional(Type.String({
+          maxLength: 2 + 255 * 2,
           description: 'Makes a retry safe: 1–255 printable ASCII characters, bare or quoted. The same key and body within 24 hours replays the first success (with `Idempotent-Replayed: true`); another body is 422; while the first runs, 409.'
         }))
       }

@@ -44,14 +44,28 @@ describe(`the OpenAPI document [${storageLabel}]`, () => {
       'get /v1/users/me getCurrentUser', 'patch /v1/users/me updateCurrentUser', 'delete /v1/users/me deleteCurrentUser', 'put /v1/users/me/password changePassword',
       'post /v1/tasks createTask', 'get /v1/tasks listTasks', 'get /v1/tasks/{id} getTask', 'put /v1/tasks/{id} replaceTask', 'patch /v1/tasks/{id} updateTask', 'delete /v1/tasks/{id} deleteTask',
       'get /v1/admin/users listUsers', 'get /v1/admin/users/{id} getUser', 'patch /v1/admin/users/{id} updateUser', 'delete /v1/admin/users/{id} deleteUser',
-      'get /v1/admin/tasks listAllTasks', 'delete /v1/admin/tasks/{id} deleteAnyTask', 'get /v1/admin/audit-events listAuditEvents'
+      'get /v1/admin/tasks listAllTasks', 'delete /v1/admin/tasks/{id} deleteAnyTask', 'get /v1/admin/audit-events listAuditEvents',
+      'get /v1/admin/audit-events/verify verifyAuditLog',
+      // Mail and account (issue 10).
+      'post /v1/auth/password/forgot requestPasswordReset', 'post /v1/auth/password/reset resetPassword', 'post /v1/auth/email/verify verifyEmail',
+      'post /v1/auth/email/verify/resend resendVerificationEmail', 'post /v1/users/me/email changeEmail', 'post /v1/admin/users/{id}/password-reset sendUserPasswordReset',
+      // MFA (issue 11).
+      'post /v1/auth/mfa/verify verifyMfa', 'post /v1/users/me/mfa/totp startTotpSetup', 'post /v1/users/me/mfa/totp/activate activateTotp',
+      'post /v1/users/me/mfa/recovery-codes regenerateRecoveryCodes', 'delete /v1/users/me/mfa disableMfa', 'delete /v1/admin/users/{id}/mfa resetUserMfa',
+      // Personal access tokens (issue 13).
+      'post /v1/users/me/tokens createPersonalAccessToken', 'get /v1/users/me/tokens listPersonalAccessTokens', 'delete /v1/users/me/tokens/{id} revokePersonalAccessToken',
+      'get /v1/admin/users/{id}/tokens listUserPersonalAccessTokens', 'delete /v1/admin/users/{id}/tokens/{token_id} revokeUserPersonalAccessToken',
+      // Identities (issue 12).
+      'get /v1/auth/oauth/{provider}/authorize startOAuthSignIn', 'get /v1/auth/oauth/{provider}/callback handleOAuthCallback',
+      'get /v1/users/me/identities listIdentities', 'post /v1/users/me/identities linkIdentity', 'delete /v1/users/me/identities/{id} unlinkIdentity'
     ]) assert.ok(ids.includes(expected), `missing: ${expected}`)
   })
 
   it('when generated, then User, Task, the token responses and the pages are components, referenced by every route that returns them', async () => {
     const doc = await documentOf()
     const schemas = doc.components.schemas
-    for (const name of ['Problem', 'FieldError', 'OAuthError', 'User', 'Task', 'TaskPage', 'UserPage', 'AuditEvent', 'AuditEventPage', 'TokenResponse', 'OAuthTokenResponse', 'Session', 'SessionList']) {
+    for (const name of ['Problem', 'FieldError', 'OAuthError', 'User', 'Task', 'TaskPage', 'UserPage', 'AuditEvent', 'AuditEventPage', 'TokenResponse', 'OAuthTokenResponse', 'Session', 'SessionList',
+      'Accepted', 'MfaRequiredProblem', 'MfaRequiredOAuth', 'RecoveryCodes', 'PersonalAccessToken', 'CreatedPersonalAccessToken', 'PersonalAccessTokenList', 'PersonalAccessTokenPage', 'Identity', 'IdentityList']) {
       assert.ok(schemas[name], `components.schemas.${name}`)
     }
     const body = (path: string, method: string, status: string, type = 'application/json') => doc.paths[path]?.[method]?.responses[status]?.content?.[type]?.schema
@@ -63,10 +77,26 @@ describe(`the OpenAPI document [${storageLabel}]`, () => {
     assert.deepEqual(body('/v1/admin/audit-events', 'get', '200'), ref('AuditEventPage'))
     assert.deepEqual(body('/v1/users/me', 'get', '200'), ref('User'))
     assert.deepEqual(body('/v1/admin/users/{id}', 'patch', '200'), ref('User'))
-    assert.deepEqual(body('/v1/auth/register', 'post', '201'), ref('TokenResponse'))
+    // With REQUIRE_EMAIL_VERIFICATION register answers only { user }: the token response or that.
+    assert.deepEqual((body('/v1/auth/register', 'post', '201')?.anyOf as unknown[])[0], ref('TokenResponse'))
     assert.deepEqual(body('/v1/auth/login', 'post', '200'), ref('TokenResponse'))
     assert.deepEqual(body('/v1/auth/token', 'post', '200'), ref('OAuthTokenResponse'))
     assert.deepEqual(body('/v1/auth/sessions', 'get', '200'), ref('SessionList'))
+    assert.deepEqual(body('/v1/auth/password/forgot', 'post', '202'), ref('Accepted'))
+    assert.deepEqual(body('/v1/admin/users/{id}/password-reset', 'post', '202'), ref('Accepted'))
+    assert.deepEqual(body('/v1/users/me/mfa/totp/activate', 'post', '200'), ref('RecoveryCodes'))
+    assert.deepEqual(body('/v1/users/me/mfa/recovery-codes', 'post', '200'), ref('RecoveryCodes'))
+    assert.deepEqual(body('/v1/auth/mfa/verify', 'post', '200'), ref('TokenResponse'))
+    assert.deepEqual(body('/v1/auth/login', 'post', '403', 'application/problem+json'), ref('MfaRequiredProblem'))
+    assert.deepEqual(body('/v1/auth/token', 'post', '403'), ref('MfaRequiredOAuth'))
+    assert.deepEqual(body('/v1/users/me/tokens', 'post', '201'), ref('CreatedPersonalAccessToken'))
+    assert.deepEqual(body('/v1/users/me/tokens', 'get', '200'), ref('PersonalAccessTokenList'))
+    assert.deepEqual(body('/v1/admin/users/{id}/tokens', 'get', '200'), ref('PersonalAccessTokenPage'))
+    assert.deepEqual(body('/v1/users/me/identities', 'get', '200'), ref('IdentityList'))
+    // The MFA challenges extend the error bodies instead of copying their members.
+    assert.deepEqual((schemas.MfaRequiredProblem?.allOf as unknown[])[0], ref('Problem'))
+    assert.deepEqual((schemas.MfaRequiredOAuth?.allOf as unknown[])[0], ref('OAuthError'))
+    assert.deepEqual((schemas.PersonalAccessTokenPage?.properties as Record<string, { items: unknown }>).data?.items, ref('PersonalAccessToken'))
     // Components refer to each other instead of holding copies.
     assert.deepEqual((schemas.TaskPage?.properties as Record<string, { items: unknown }>).data?.items, ref('Task'))
     assert.deepEqual((schemas.UserPage?.properties as Record<string, { items: unknown }>).data?.items, ref('User'))
@@ -96,12 +126,14 @@ describe(`the OpenAPI document [${storageLabel}]`, () => {
         const types = Object.keys(resolved?.content ?? {})
         // /readyz answers 503 with its readiness report (which dependency failed), not an error.
         if (path === '/readyz') continue
-        if (path === '/v1/auth/token' && status === '400') {
+        if (path === '/v1/auth/token' && (status === '400' || status === '403')) {
           assert.deepEqual(types, ['application/json'])
-          assert.deepEqual(resolved?.content?.['application/json']?.schema, ref('OAuthError'))
+          assert.deepEqual(resolved?.content?.['application/json']?.schema, ref(status === '400' ? 'OAuthError' : 'MfaRequiredOAuth'))
         } else {
           assert.deepEqual(types, ['application/problem+json'], `${method} ${path} ${status}`)
-          assert.deepEqual(resolved?.content?.['application/problem+json']?.schema, ref('Problem'), `${method} ${path} ${status}`)
+          // Login's 403 may be mfa_required, whose problem carries the challenge (a Problem extended).
+          const expected = path === '/v1/auth/login' && status === '403' ? 'MfaRequiredProblem' : 'Problem'
+          assert.deepEqual(resolved?.content?.['application/problem+json']?.schema, ref(expected), `${method} ${path} ${status}`)
         }
         checked++
       }
@@ -113,7 +145,7 @@ describe(`the OpenAPI document [${storageLabel}]`, () => {
 
   it('when generated, then the rate-limited routes (and only they) document RateLimit-* on 2xx/4xx and Retry-After on 429', async () => {
     const doc = await documentOf()
-    const limited = ['post /v1/auth/register', 'post /v1/auth/login', 'post /v1/auth/token']
+    const limited = ['post /v1/auth/register', 'post /v1/auth/login', 'post /v1/auth/token', 'post /v1/auth/password/forgot']
     for (const [method, path, op] of operations(doc)) {
       const isLimited = limited.includes(`${method} ${path}`)
       for (const [status, response] of Object.entries(op.responses)) {

@@ -22,6 +22,20 @@ export const rateLimited = { 'x-rate-limited': true } as const
 /** Named schemas of the OpenAPI document: component name → the very schema object the routes use. */
 export type ComponentSchemas = Readonly<Record<string, TSchema>>
 
+/** Component schemas that extend another component (its members and more): name of the base, by identity. */
+const bases = new WeakMap<object, string>()
+
+/**
+ * Marks `schema` (an object schema holding every member of the component `base`, plus its own) as an
+ * extension of `base`: its component is written `allOf: [$ref base, {its own members}]` instead of a
+ * copy of the base's members, and an error response of it is `application/problem+json` when the base
+ * is `Problem`. Documentation only: the schema the route serializes with is unchanged. Returns `schema`.
+ */
+export function extendsComponent<T extends TSchema> (schema: T, base: string): T {
+  bases.set(schema, base)
+  return schema
+}
+
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
 type JsonObject = { [key: string]: Json }
 
@@ -51,6 +65,19 @@ function copyMarking (node: unknown, names: ReadonlyMap<object, string>, at: 'to
     if (key === '$id') continue
     out[key] = copyMarking(value, names, at === 'component' ? 'nested' : at, skip)
   }
+  return out
+}
+
+/** `allOf: [$ref base, {own members}]` for a component that extends `base` (see `extendsComponent`). */
+function asExtension (copy: JsonObject, base: string, baseSchema: TSchema): Json {
+  const baseProperties = (baseSchema as { properties?: unknown }).properties
+  const inherited = new Set(Object.keys(isObject(baseProperties) ? baseProperties : {}))
+  const properties = isObject(copy.properties) ? copy.properties as JsonObject : {}
+  const own: JsonObject = { type: 'object', properties: Object.fromEntries(Object.entries(properties).filter(([key]) => !inherited.has(key))) }
+  const required = Array.isArray(copy.required) ? copy.required.filter(key => typeof key === 'string' && !inherited.has(key)) : []
+  if (required.length > 0) own.required = required
+  const out: JsonObject = { allOf: [ref(base), own] }
+  for (const key of ['description', 'examples']) if (copy[key] !== undefined) out[key] = copy[key] as Json
   return out
 }
 
@@ -103,11 +130,11 @@ function problemExample (status: number, path: string): JsonObject | undefined {
 const OPERATION_KEYS = new Set(['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace'])
 
 /**
- * Finishes one operation: error responses whose body is the shared Problem are
+ * Finishes one operation: error responses whose body is the shared Problem (or a component extending it) are
  * `application/problem+json` (RFC 9457 §3); every operation documents the generic 500; a rate-limited
  * one documents the `RateLimit-*` headers on its 2xx and 4xx responses and `Retry-After` on its 429.
  */
-function finishOperation (operation: JsonObject, path: string): void {
+function finishOperation (operation: JsonObject, path: string, problems: ReadonlySet<string>): void {
   const responses = isObject(operation.responses) ? operation.responses as JsonObject : {}
   const limited = operation['x-rate-limited'] === true
   delete operation['x-rate-limited']
@@ -115,7 +142,7 @@ function finishOperation (operation: JsonObject, path: string): void {
     if (!isObject(response)) continue
     const content = isObject(response.content) ? response.content as JsonObject : undefined
     const json = content?.['application/json']
-    if (content && Number(status) >= 400 && isObject(json) && isObject(json.schema) && json.schema.$ref === SCHEMAS + 'Problem') {
+    if (content && Number(status) >= 400 && isObject(json) && isObject(json.schema) && typeof json.schema.$ref === 'string' && problems.has(json.schema.$ref.slice(SCHEMAS.length))) {
       delete content['application/json']
       content['application/problem+json'] = json
       const example = problemExample(Number(status), path)
@@ -159,7 +186,13 @@ export function openapiComponents (named: ComponentSchemas): { transform: Swagge
       const doc = resolveMarks(source as Json) as JsonObject
       const components = (isObject(doc.components) ? doc.components : {}) as JsonObject
       const schemas = (isObject(components.schemas) ? components.schemas : {}) as JsonObject
-      for (const [name, schema] of Object.entries(named)) schemas[name] = copyMarking(schema, names, 'component', schema)
+      for (const [name, schema] of Object.entries(named)) {
+        const copy = copyMarking(schema, names, 'component', schema) as JsonObject
+        const base = bases.get(schema)
+        const baseSchema = base === undefined ? undefined : named[base]
+        schemas[name] = base !== undefined && baseSchema !== undefined ? asExtension(copy, base, baseSchema) : copy
+      }
+      const problems = new Set(['Problem', ...Object.entries(named).filter(([, schema]) => bases.get(schema) === 'Problem').map(([name]) => name)])
       const shared = sharedComponents()
       components.schemas = schemas
       components.headers = { ...(isObject(components.headers) ? components.headers as JsonObject : {}), ...shared.headers }
@@ -168,7 +201,7 @@ export function openapiComponents (named: ComponentSchemas): { transform: Swagge
       for (const [path, item] of Object.entries(isObject(doc.paths) ? doc.paths as JsonObject : {})) {
         if (!isObject(item)) continue
         for (const [method, operation] of Object.entries(item)) {
-          if (OPERATION_KEYS.has(method) && isObject(operation)) finishOperation(operation as JsonObject, path)
+          if (OPERATION_KEYS.has(method) && isObject(operation)) finishOperation(operation as JsonObject, path, problems)
         }
       }
       return doc as ReturnType<SwaggerTransformObject>

@@ -17,6 +17,9 @@ export const ChangeEmailBody = Type.Object({ new_email: Email, current_password:
 export type ChangeEmailBody = Static<typeof ChangeEmailBody>
 
 /** The body of every 202 of these flows: the same whatever the outcome behind it. */
-export const Accepted = Type.Object({ message: Type.String() }, { description: 'The request was accepted; a mail may follow' })
+export const Accepted = Type.Object({ message: Type.String({ maxLength: 200 }) }, { description: 'The request was accepted; a mail may follow' })
 
 export const FORGOT_ACCEPTED = { message: 'If an account has this email address, a link to reset its password is on its way.' }
+
+/** This module's shapes in the OpenAPI document (`#/components/schemas/<name>`). */
+export const accountComponents = { Accepted }

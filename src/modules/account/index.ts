@@ -13,6 +13,7 @@ import type { Mail } from '../mail/index.js'
 
 export type { AccountUsersPort, AccountAuthPort } from './account.ports.js'
 export { RESET_TEMPLATE } from './password-reset.js'
+export { accountComponents } from './account.schemas.js'
 export { createForgotLimit } from './rate-limits.js'
 export { VERIFY_TEMPLATE, CHANGE_TEMPLATE } from './email-verification.js'
 

@@ -69,10 +69,10 @@ describe(`password reset [${storageLabel}]`, () => {
     assert.equal(stored?.email_verified, true)
     assert.equal(stored?.mfa_enabled, true)
     assert.equal((await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: user.email, password: user.password } })).statusCode, 401)
-    // The new password is the first factor now, and MFA (kept through the reset) still asks for the second.
-    const login = await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: user.email, password: NEW_PASSWORD } })
-    assert.equal(login.statusCode, 403)
-    assert.equal(login.json().code, 'mfa_required')
+    // The new password is right, and MFA stayed on: the login asks for the second factor.
+    const withNew = await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: user.email, password: NEW_PASSWORD } })
+    assert.equal(withNew.statusCode, 403)
+    assert.equal(withNew.json().code, 'mfa_required')
 
     const notice = await sink.waitFor(m => m.to.includes(user.email) && m.subject === NOTICES.password_reset().subject)
     assert.match(notice.text, /reset/)

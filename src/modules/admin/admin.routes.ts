@@ -34,18 +34,18 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ admin: AdminService }> = a
   })
 
   app.delete('/users/:id/mfa', {
-    schema: { tags: ['admin'], summary: 'Turn a user\'s MFA off (a lost phone): recovery codes gone, every session of theirs revoked', security, params: IdParams, response: { 204: NoContent, ...errors, 404: Problem, 409: Problem } }
+    schema: { tags: ['admin'], operationId: 'resetUserMfa', summary: 'Turn a user\'s MFA off (a lost phone): recovery codes gone, every session of theirs revoked', security, params: IdParams, response: { 204: NoContent, ...errors, 404: Problem, 409: Problem } }
   }, async (req, reply) => {
     await admin.resetMfa(principal(req), req.params.id, requestMeta(req))
     return reply.code(204).send(null)
   })
 
   app.get('/users/:id/tokens', {
-    schema: { tags: ['admin'], summary: 'A user\'s personal access tokens (no secrets)', security, params: IdParams, querystring: TokenPageQuery, response: { 200: TokenPage, ...errors, 404: Problem } }
+    schema: { tags: ['admin'], operationId: 'listUserPersonalAccessTokens', summary: 'A user\'s personal access tokens (no secrets)', security, params: IdParams, querystring: TokenPageQuery, response: { 200: TokenPage, ...errors, 404: Problem } }
   }, async (req) => admin.listTokens(req.params.id, req.query))
 
   app.delete('/users/:id/tokens/:token_id', {
-    schema: { tags: ['admin'], summary: 'Revoke a user\'s personal access token (at once, everywhere)', security, params: TokenIdParams, response: { 204: NoContent, ...errors, 404: Problem } }
+    schema: { tags: ['admin'], operationId: 'revokeUserPersonalAccessToken', summary: 'Revoke a user\'s personal access token (at once, everywhere)', security, params: TokenIdParams, response: { 204: NoContent, ...errors, 404: Problem } }
   }, async (req, reply) => {
     await admin.revokeToken(principal(req), req.params.id, req.params.token_id, requestMeta(req))
     return reply.code(204).send(null)
@@ -60,7 +60,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ admin: AdminService }> = a
   }, async (req) => admin.listAuditEvents(req.query))
 
   app.get('/audit-events/verify', {
-    schema: { tags: ['admin'], summary: 'Check the audit log\'s hash chain; names the first changed, inserted or removed event', security, response: { 200: AuditVerifyResult, 401: Problem, 403: Problem } }
+    schema: { tags: ['admin'], operationId: 'verifyAuditLog', summary: 'Check the audit log\'s hash chain; names the first changed, inserted or removed event', security, response: { 200: AuditVerifyResult, 401: Problem, 403: Problem } }
   }, async () => admin.verifyAuditLog())
 
   app.delete('/tasks/:id', {

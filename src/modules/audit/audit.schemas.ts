@@ -29,7 +29,7 @@ export const AuditPage = Page(AuditEventView)
 /** The result of checking the audit hash chain. */
 export const AuditVerifyResult = Type.Object({
   ok: Type.Boolean(),
-  checked: Type.Integer({ minimum: 0 }),
+  checked: Type.Integer({ format: 'int32', minimum: 0, maximum: 2147483647, description: 'Events checked' }),
   first_invalid_id: Nullable(Uuid)
 }, { description: 'Audit hash-chain verification' })
 

@@ -30,7 +30,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService, authenti
   })
 
   app.post('/mfa/verify', {
-    schema: { tags: ['auth'], summary: 'Finish a login with its second factor (a TOTP code or a recovery code)', body: VerifyBody, response: { 200: TokenResponse, 400: Problem, 401: Problem, 403: Problem, 429: Problem } }
+    schema: { tags: ['auth'], operationId: 'verifyMfa', summary: 'Finish a login with its second factor (a TOTP code or a recovery code)', body: VerifyBody, response: { 200: TokenResponse, 400: Problem, 401: Problem, 403: Problem, 429: Problem } }
   }, async (req) => {
     const { mfa_token: mfaToken, code, recovery_code: recoveryCode } = req.body
     if ((code === undefined) === (recoveryCode === undefined)) {

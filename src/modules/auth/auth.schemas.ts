@@ -40,7 +40,10 @@ export const TokenResponse = Type.Object({ ...TokenPairFields, user: UserView },
 })
 
 /** 201 of register: the token response, or only `{ user }` when REQUIRE_EMAIL_VERIFICATION holds the session back. */
-export const RegisterResponse = Type.Union([TokenResponse, Type.Object({ user: UserView })])
+export const RegisterResponse = Type.Union([TokenResponse, Type.Object({ user: UserView })], {
+  description: 'Tokens and the user; only the user when REQUIRE_EMAIL_VERIFICATION is on (sign in once the email is verified)',
+  examples: [{ ...PAIR_EXAMPLE, user: USER_EXAMPLE }]
+})
 
 /** RFC 6749 §5.1: no `user`. */
 export const OAuthTokenResponse = Type.Object(TokenPairFields, { description: 'RFC 6749 §5.1 access token response', examples: [PAIR_EXAMPLE] })

@@ -30,12 +30,15 @@ export const LinkBody = Type.Object({
 }, { additionalProperties: false })
 export type LinkBody = Static<typeof LinkBody>
 
-export const LinkView = Type.Object({ authorization_url: Type.String({ description: 'Send the browser here (step 2 of the sign-in flow, as a link flow)' }) })
+export const LinkView = Type.Object({ authorization_url: Type.String({ format: 'uri', maxLength: 8192, description: 'Send the browser here (step 2 of the sign-in flow, as a link flow)' }) })
 
 export const IdentityView = Type.Object({
   id: Uuid,
-  provider: Type.String({ description: PROVIDERS.join(' or ') }),
-  email: Nullable(Type.String()),
+  provider: Type.String({ maxLength: 32, description: PROVIDERS.join(' or ') }),
+  email: { ...Nullable(Type.String({ maxLength: 320 })), description: 'The provider\'s email when linked (for display only)' },
   created_at: Timestamp
 })
-export const IdentityList = Type.Object({ data: Type.Array(IdentityView) })
+export const IdentityList = Type.Object({ data: Type.Array(IdentityView, { description: 'Every identity linked to the account (not paged)' }) })
+
+/** This module's shapes in the OpenAPI document (`#/components/schemas/<name>`). */
+export const identitiesComponents = { Identity: IdentityView, IdentityList }

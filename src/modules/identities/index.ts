@@ -10,6 +10,7 @@ import type { OAuthProvider } from './providers/provider.js'
 
 export { createIdentitiesService, AMR_FEDERATED, type IdentitiesService, type Notifier, type NoticeEvent } from './identities.service.js'
 export { PROVIDERS, type ProviderName } from './identities.table.js'
+export { identitiesComponents } from './identities.schemas.js'
 
 /** The providers whose client id and secret are configured; their callback is `<PUBLIC_URL>/v1/auth/oauth/<provider>/callback`. */
 export function createProviders (oauth: Config['oauth'], publicUrl: string): Partial<Record<ProviderName, OAuthProvider>> {

@@ -16,6 +16,7 @@ export const oauthRoutes: FastifyPluginAsyncTypebox<{ identities: IdentitiesServ
   app.get('/:provider/authorize', {
     schema: {
       tags: ['auth'],
+      operationId: 'startOAuthSignIn',
       summary: 'Start sign-in with a provider (302 to it)',
       params: ProviderParams,
       querystring: AuthorizeQuery,
@@ -29,6 +30,7 @@ export const oauthRoutes: FastifyPluginAsyncTypebox<{ identities: IdentitiesServ
   app.get('/:provider/callback', {
     schema: {
       tags: ['auth'],
+      operationId: 'handleOAuthCallback',
       summary: 'The provider\'s callback (302 to the app with a one-time code or an error)',
       params: ProviderParams,
       querystring: CallbackQuery,

@@ -7,7 +7,7 @@ export {
   type Notifier, type NoticeEvent
 } from './mfa.service.js'
 export { mfaCleanupRules } from './mfa.cleanup.js'
-export { MfaRequiredOAuth, MfaRequiredProblem, VerifyBody } from './mfa.schemas.js'
+export { MfaRequiredOAuth, MfaRequiredProblem, VerifyBody, mfaComponents } from './mfa.schemas.js'
 import { mfaErrors } from './mfa.errors.js'
 /** The 403 `mfa_required` answer to a right first factor (API.md), carrying the challenge's members. */
 export const mfaRequired = mfaErrors.required

@@ -5,7 +5,7 @@ import type { TokensService } from './tokens.service.js'
 export { createTokensService, MAX_LIVE_TOKENS, type TokensService, type TokenRecord, type Notifier, type NoticeEvent } from './tokens.service.js'
 export { createMemoryTokenCache, createRedisTokenCache, type TokenCache, type CachedToken } from './token-cache.js'
 export { looksLikePersonalAccessToken } from './token-format.js'
-export { TokenPage, TokenPageQuery, TokenView } from './tokens.schemas.js'
+export { TokenPage, TokenPageQuery, TokenView, tokensComponents } from './tokens.schemas.js'
 
 /** The caller's personal access tokens, under /v1/users/me/tokens. */
 export const tokensModule: FastifyPluginAsync<{ tokens: TokensService, authenticate: onRequestHookHandler }> = async (app, { tokens, authenticate }) => {

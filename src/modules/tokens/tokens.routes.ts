@@ -12,6 +12,7 @@ export const tokensRoutes: FastifyPluginAsyncTypebox<{ tokens: TokensService }> 
     prefixTrailingSlash: 'no-slash',
     schema: {
       tags: ['tokens'],
+      operationId: 'createPersonalAccessToken',
       summary: 'Create a personal access token (its secret is shown only in this response)',
       security,
       body: CreateTokenBody,
@@ -24,11 +25,11 @@ export const tokensRoutes: FastifyPluginAsyncTypebox<{ tokens: TokensService }> 
 
   app.get('/', {
     prefixTrailingSlash: 'no-slash',
-    schema: { tags: ['tokens'], summary: 'Your live personal access tokens (no secrets)', security, response: { 200: TokenList, 401: Problem, 403: Problem } }
+    schema: { tags: ['tokens'], operationId: 'listPersonalAccessTokens', summary: 'Your live personal access tokens (no secrets)', security, response: { 200: TokenList, 401: Problem, 403: Problem } }
   }, async (req) => tokens.list(principal(req)))
 
   app.delete('/:id', {
-    schema: { tags: ['tokens'], summary: 'Revoke a personal access token (at once, everywhere)', security, params: IdParams, response: { 204: NoContent, 400: Problem, 401: Problem, 403: Problem, 404: Problem } }
+    schema: { tags: ['tokens'], operationId: 'revokePersonalAccessToken', summary: 'Revoke a personal access token (at once, everywhere)', security, params: IdParams, response: { 204: NoContent, 400: Problem, 401: Problem, 403: Problem, 404: Problem } }
   }, async (req, reply) => {
     await tokens.revoke(principal(req), req.params.id, requestMeta(req))
     return reply.code(204).send(null)

@@ -11,11 +11,10 @@ import type { AuditService } from '../audit/index.js'
 import type { CachedToken, TokenCache } from './token-cache.js'
 import { displayPrefix, isWellFormedPersonalAccessToken, newPersonalAccessToken } from './token-format.js'
 import { tokensRepository } from './tokens.repository.js'
-import type { CreateTokenBody, TokenPageQuery } from './tokens.schemas.js'
+import { MAX_LIVE_TOKENS, type CreateTokenBody, type TokenPageQuery } from './tokens.schemas.js'
 import type { PersonalAccessTokenRow } from './tokens.table.js'
 
-/** At most this many live (unrevoked, unexpired) tokens per user (API.md). */
-export const MAX_LIVE_TOKENS = 50
+export { MAX_LIVE_TOKENS }
 const DEFAULT_LIFETIME_DAYS = 90
 /** A live cache entry lasts at most this long; a revocation's tombstone outlives it. */
 const LIVE_TTL_SECONDS = 300

@@ -10,6 +10,7 @@ import type { UserRow, UsersStore } from '../users/index.js'
 import { identitiesRepository as repo } from './identities.repository.js'
 import { PROVIDERS, type IdentityRow, type OAuthFlowRow, type ProviderName } from './identities.table.js'
 import { ProviderError, type OAuthProvider, type ProviderProfile } from './providers/provider.js'
+import type { Notifier, NoticeEvent } from '../mail/index.js'
 
 /** Seconds a flow (TaskFlow's state) lives between the authorize redirect and the callback. */
 export const FLOW_TTL = 600
@@ -25,15 +26,6 @@ export const AMR_FEDERATED = ['fed'] as const
 const CODE_CHALLENGE = /^[A-Za-z0-9_-]{43,128}$/
 /** RFC 7636 §4.1: 43–128 unreserved characters. */
 const CODE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/
-
-/** Queues a notice mail to the account's current address, in the caller's transaction (issue 10's port; wired at merge). */
-export interface Notifier {
-  notify: (tx: Db, userId: string, event: NoticeEvent, data?: Record<string, string | number>) => Promise<void>
-}
-export type NoticeEvent =
-  | 'password_changed' | 'password_reset' | 'email_change_requested' | 'mfa_enabled' | 'mfa_disabled'
-  | 'mfa_reset_by_admin' | 'recovery_code_used' | 'refresh_reuse_detected' | 'pat_created'
-  | 'identity_linked' | 'identity_unlinked'
 
 /** How a first factor reached a session (auth's `signIn`; the MFA second step is its business). */
 export type SignIn<T> = (user: UserRow, meta: RequestMeta, how: { method: string, amr: readonly string[], route: string }) => Promise<T>

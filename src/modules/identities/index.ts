@@ -8,7 +8,7 @@ import { createGitHubProvider } from './providers/github.js'
 import { createGoogleProvider } from './providers/google.js'
 import type { OAuthProvider } from './providers/provider.js'
 
-export { createIdentitiesService, AMR_FEDERATED, type IdentitiesService, type Notifier, type NoticeEvent } from './identities.service.js'
+export { createIdentitiesService, AMR_FEDERATED, type IdentitiesService } from './identities.service.js'
 export { PROVIDERS, type ProviderName } from './identities.table.js'
 export { identitiesComponents } from './identities.schemas.js'
 

@@ -3,8 +3,7 @@ import { mfaRoutes } from './mfa.routes.js'
 import type { MfaService } from './mfa.service.js'
 
 export {
-  createMfaService, AMR_MFA, AMR_PASSWORD, type MfaService, type MfaChallenge, type MfaPassed, type MfaProof,
-  type Notifier, type NoticeEvent
+  createMfaService, AMR_MFA, AMR_PASSWORD, type MfaService, type MfaChallenge, type MfaPassed, type MfaProof
 } from './mfa.service.js'
 export { mfaCleanupRules } from './mfa.cleanup.js'
 export { MfaRequiredOAuth, MfaRequiredProblem, VerifyBody, mfaComponents } from './mfa.schemas.js'

@@ -11,6 +11,7 @@ import { mfaErrors } from './mfa.errors.js'
 import { mfaRepository } from './mfa.repository.js'
 import { newRecoveryCode, normaliseRecoveryCode, RECOVERY_CODE_COUNT, RECOVERY_CODE_PURPOSE } from './recovery-codes.js'
 import { matchTotp, newTotpSecret, otpauthUri, secretBase32 } from './totp.js'
+import type { Notifier, NoticeEvent } from '../mail/index.js'
 
 /** Seconds a pending set-up waits for its activation code. */
 export const SETUP_TTL = 600
@@ -21,15 +22,6 @@ export const MFA_METHODS = ['totp', 'recovery_code'] as const
 /** RFC 8176 `amr` of a session: a password alone, or a password and a second factor. */
 export const AMR_PASSWORD = ['pwd'] as const
 export const AMR_MFA = ['pwd', 'otp', 'mfa'] as const
-
-/** Queues a notice mail to the account's current address, in the caller's transaction (issue 10's port; wired at merge). */
-export interface Notifier {
-  notify: (tx: Db, userId: string, event: NoticeEvent, data?: Record<string, string | number>) => Promise<void>
-}
-export type NoticeEvent =
-  | 'password_changed' | 'password_reset' | 'email_change_requested' | 'mfa_enabled' | 'mfa_disabled'
-  | 'mfa_reset_by_admin' | 'recovery_code_used' | 'refresh_reuse_detected' | 'pat_created'
-  | 'identity_linked' | 'identity_unlinked'
 
 /** What MFA needs from sessions: ending a user's sessions inside the change's transaction. */
 export interface MfaSessionsPort {

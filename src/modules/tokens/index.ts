@@ -2,7 +2,7 @@ import type { FastifyPluginAsync, onRequestHookHandler } from 'fastify'
 import { tokensRoutes } from './tokens.routes.js'
 import type { TokensService } from './tokens.service.js'
 
-export { createTokensService, MAX_LIVE_TOKENS, type TokensService, type TokenRecord, type Notifier, type NoticeEvent } from './tokens.service.js'
+export { createTokensService, MAX_LIVE_TOKENS, type TokensService, type TokenRecord } from './tokens.service.js'
 export { createMemoryTokenCache, createRedisTokenCache, type TokenCache, type CachedToken } from './token-cache.js'
 export { looksLikePersonalAccessToken } from './token-format.js'
 export { TokenPage, TokenPageQuery, TokenView, tokensComponents } from './tokens.schemas.js'

@@ -13,6 +13,7 @@ import { displayPrefix, isWellFormedPersonalAccessToken, newPersonalAccessToken 
 import { tokensRepository } from './tokens.repository.js'
 import { MAX_LIVE_TOKENS, type CreateTokenBody, type TokenPageQuery } from './tokens.schemas.js'
 import type { PersonalAccessTokenRow } from './tokens.table.js'
+import type { Notifier } from '../mail/index.js'
 
 export { MAX_LIVE_TOKENS }
 const DEFAULT_LIFETIME_DAYS = 90
@@ -22,18 +23,6 @@ const TOMBSTONE_TTL_SECONDS = LIVE_TTL_SECONDS + 60
 /** last_used_at is kept to the minute: at most one write a minute per token. */
 const TOUCH_INTERVAL_MS = 60_000
 const MAX_TOUCH_ENTRIES = 10_000
-
-/**
- * Mail notices (the mail issue's port, copied here as a local type until that module exists; the lead
- * replaces it with the import from src/modules/mail/index.ts when the branches are merged).
- */
-export interface Notifier {
-  notify: (tx: Db, userId: string, event: NoticeEvent, data?: Record<string, string | number>) => Promise<void>
-}
-export type NoticeEvent =
-  | 'password_changed' | 'password_reset' | 'email_change_requested' | 'mfa_enabled' | 'mfa_disabled'
-  | 'mfa_reset_by_admin' | 'recovery_code_used' | 'refresh_reuse_detected' | 'pat_created'
-  | 'identity_linked' | 'identity_unlinked'
 
 export interface TokensDeps {
   db: Db

@@ -19,7 +19,7 @@ import { clientErrorHandler, frameworkErrors, registerErrorHandler } from './cor
 import { operationsRoutes, runProbes, type Probe } from './core/http/operations.routes.js'
 import { registerValidators } from './core/http/validation.js'
 import { registerCharsetCheck } from './core/http/charset.js'
-import { loggerOptions } from './core/logger.js'
+import { lazyChildLogger, loggerOptions } from './core/logger.js'
 import { createCursors } from './core/pagination.js'
 import { loadServerSecret } from './core/server-secrets.js'
 import { problemComponents } from './core/schemas.js'
@@ -69,6 +69,7 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
     connectionTimeout: 60_000,
     requestIdHeader: false,
     genReqId: requestId,
+    childLoggerFactory: lazyChildLogger,
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
     frameworkErrors,
     clientErrorHandler

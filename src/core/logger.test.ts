@@ -8,7 +8,7 @@ import { captureLog } from '../../test/log-capture.js'
 import { storageLabel } from '../../test/test-env.js'
 import { createUsersStore } from '../modules/users/index.js'
 import { newId } from './ids.js'
-import { serializeError } from './logger.js'
+import { lazyChildLogger, loggerOptions, serializeError } from './logger.js'
 
 const HASH = '$argon2id$v=19$m=19456,t=2,p=1$c2VjcmV0LXNhbHQtOTk$bm90LWEtcmVhbC1oYXNoLWJ1dC1zZWNyZXQtOTk'
 
@@ -63,5 +63,39 @@ describe(`log lines never carry SQL parameters [${storageLabel}]`, () => {
     assert.equal(out.query, 'insert into users values ($1, $2)')
     assert.ok(out.stack.includes(' at '), 'frames are kept')
     assert.equal(serializeError(new TypeError('plain message')).message, 'plain message')
+  })
+})
+
+describe('request loggers are made only when they write (#15)', () => {
+  it('when a request logs nothing at an enabled level, then no pino child is made; when it does, the line carries its reqId', async () => {
+    const { default: pino } = await import('pino')
+    const { stream, lines } = captureLog()
+    const parent = pino({ ...loggerOptions('warn') }, stream)
+    let made = 0
+    const child = parent.child.bind(parent)
+    parent.child = ((...args: Parameters<typeof parent.child>) => { made++; return child(...args) }) as typeof parent.child
+    const log = lazyChildLogger(parent, { reqId: 'req-1' }, {})
+    log.info('not written')
+    log.debug('not written')
+    assert.equal(log.level, 'warn')
+    assert.equal(made, 0)
+    log.warn({ password: 'hunter2' }, 'written')
+    log.error('again')
+    assert.equal(made, 1)
+    await new Promise(resolve => setImmediate(resolve))
+    assert.equal(lines.length, 2)
+    const first = JSON.parse(lines[0] ?? '{}') as { reqId?: string, password?: string, msg?: string }
+    assert.equal(first.reqId, 'req-1')
+    assert.equal(first.password, '[redacted]')
+    assert.equal(first.msg, 'written')
+  })
+
+  it('when the app logs at info, then each request line carries the reqId the response names', async (t) => {
+    const { stream, lines } = captureLog()
+    const { app } = await buildTestApp(t, { LOG_LEVEL: 'info' }, { logStream: stream })
+    const res = await app.inject({ method: 'GET', url: '/healthz' })
+    const id = String(res.headers['x-request-id'])
+    const mine = lines.filter(line => line.includes(id)).map(line => JSON.parse(line) as { reqId?: string, msg?: string })
+    assert.deepEqual(mine.map(line => [line.reqId, line.msg]), [[id, 'incoming request'], [id, 'request completed']])
   })
 })

@@ -1,4 +1,5 @@
-import type { FastifyServerOptions } from 'fastify'
+import type { FastifyBaseLogger, FastifyServerOptions } from 'fastify'
+type Bindings = Parameters<FastifyBaseLogger['child']>[0]
 
 /** Anything that may carry a secret, wherever it sits in a log object. */
 export const REDACT_PATHS = [
@@ -80,4 +81,65 @@ export function loggerOptions (level: string): Exclude<FastifyServerOptions['log
     timestamp: () => `,"time":"${new Date().toISOString()}"`,
     formatters: { level: (label) => ({ level: label }) }
   }
+}
+
+type LevelName = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace'
+type ChildOptions = Parameters<FastifyBaseLogger['child']>[1]
+
+/**
+ * A request's logger that makes its pino child (with the `reqId` binding) only when a line is first
+ * written at an enabled level: pino redacts a child's bindings when it is made, which costs more than
+ * a small route's own work, and most requests write nothing at levels above `info`.
+ * Lines, bindings and redaction are exactly those of `parent.child(bindings, options)`.
+ */
+/** pino's `isLevelEnabled`; a logger without one (not pino) is taken to write every level. */
+function enabled (logger: FastifyBaseLogger, level: string): boolean {
+  const check = (logger as FastifyBaseLogger & { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled
+  return check === undefined || check.call(logger, level)
+}
+
+class LazyChildLogger {
+  #child: FastifyBaseLogger | undefined
+  readonly #parent: FastifyBaseLogger
+  readonly #bindings: Bindings
+  readonly #options: ChildOptions
+
+  constructor (parent: FastifyBaseLogger, bindings: Bindings, options: ChildOptions) {
+    this.#parent = parent
+    this.#bindings = bindings
+    this.#options = options
+  }
+
+  #real (): FastifyBaseLogger {
+    this.#child ??= this.#parent.child(this.#bindings, this.#options)
+    return this.#child
+  }
+
+  #write (level: LevelName, args: unknown[]): void {
+    if (!enabled(this.#child ?? this.#parent, level)) return
+    const log = this.#real()[level] as (...line: unknown[]) => void
+    log.apply(this.#child, args)
+  }
+
+  get level (): string { return (this.#child ?? this.#parent).level }
+  set level (value: string) { this.#real().level = value }
+  isLevelEnabled (level: string): boolean { return enabled(this.#child ?? this.#parent, level) }
+  fatal (...args: unknown[]): void { this.#write('fatal', args) }
+  error (...args: unknown[]): void { this.#write('error', args) }
+  warn (...args: unknown[]): void { this.#write('warn', args) }
+  info (...args: unknown[]): void { this.#write('info', args) }
+  debug (...args: unknown[]): void { this.#write('debug', args) }
+  trace (...args: unknown[]): void { this.#write('trace', args) }
+  silent (): void {}
+  child (bindings: Bindings, options?: ChildOptions): FastifyBaseLogger { return this.#real().child(bindings, options) }
+}
+
+/**
+ * Fastify's `childLoggerFactory` (server option): a LazyChildLogger, or pino's own child when the
+ * route sets a level or serializers of its own. `parent` is the app's pino logger, `bindings` Fastify's
+ * `{ reqId }`; the result is what `request.log` and `reply.log` are.
+ */
+export function lazyChildLogger (parent: FastifyBaseLogger, bindings: Bindings, options: ChildOptions): FastifyBaseLogger {
+  if (options !== undefined && Object.keys(options).length > 0) return parent.child(bindings, options)
+  return new LazyChildLogger(parent, bindings, options) as unknown as FastifyBaseLogger
 }

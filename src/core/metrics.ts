@@ -88,8 +88,10 @@ const digest = (value: string) => createHash('sha256').update(value).digest()
 
 /** The request-duration hook and GET /metrics (Bearer METRICS_TOKEN when one is configured). */
 export function registerMetrics (app: FastifyInstance, metrics: Metrics, token: string | undefined): void {
-  app.addHook('onResponse', async (req, reply) => {
+  // Callback style: no promise per response.
+  app.addHook('onResponse', (req, reply, done) => {
     metrics.httpDuration.observe({ method: req.method, route: req.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) }, reply.elapsedTime / 1000)
+    done()
   })
   const expected = token === undefined ? undefined : digest(token)
   app.get('/metrics', { schema: { hide: true } }, async (req, reply) => {

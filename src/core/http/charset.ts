@@ -16,12 +16,16 @@ export function declaredCharset (contentType: string | undefined): string | unde
  * before it is parsed, rather than silently read as UTF-8. No charset means UTF-8.
  */
 export function registerCharsetCheck (app: FastifyInstance): void {
-  app.addHook('preParsing', async (req, _reply, payload) => {
+  // Callback style: no promise per request; GETs and bodies without a Content-Type pass at once.
+  app.addHook('preParsing', (req, _reply, payload, done) => {
+    const contentType = req.headers['content-type']
+    if (contentType === undefined) { done(null, payload); return }
     const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0
-    const charset = declaredCharset(req.headers['content-type'])
+    const charset = declaredCharset(contentType)
     if (hasBody && charset !== undefined && !UTF8.test(charset)) {
-      throw new AppError('unsupported_media_type', { detail: 'Request bodies must be UTF-8: send charset=utf-8 or no charset' })
+      done(new AppError('unsupported_media_type', { detail: 'Request bodies must be UTF-8: send charset=utf-8 or no charset' }))
+      return
     }
-    return payload
+    done(null, payload)
   })
 }

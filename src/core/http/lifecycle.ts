@@ -45,9 +45,16 @@ export const lifecyclePlugin = fp(async function lifecycle (app: FastifyInstance
     const handler = route.handler
     // Only promise-returning handlers: a callback-style one (a plugin's static files) replies later by itself.
     if (handler.constructor.name !== 'AsyncFunction') return
-    route.handler = async function (req, reply) {
+    route.handler = function (req, reply) {
       running++
-      try { return await handler.call(this, req, reply) } finally { running-- }
+      // Runs before Fastify sends what the handler resolved to (callbacks run in the order added).
+      const finished = () => {
+        running--
+        if (closing && !reply.sent) reply.header('connection', 'close')
+      }
+      const result = (handler as (this: unknown, ...args: unknown[]) => Promise<unknown>).call(this, req, reply)
+      result.then(finished, finished)
+      return result
     }
   })
   app.decorate('handlersDone', async () => {
@@ -55,9 +62,12 @@ export const lifecyclePlugin = fp(async function lifecycle (app: FastifyInstance
     const busy = () => running > 0 && Date.now() < deadline
     while (busy()) await new Promise(resolve => setTimeout(resolve, 20))
   })
-  app.addHook('onSend', async (req, reply) => {
+  // Set when the request arrives (callback style: no promise per request); a route or the error
+  // handler that sets its own Cache-Control replaces this one.
+  app.addHook('onRequest', (req, reply, done) => {
     reply.header('x-request-id', req.id)
+    if (!req.url.startsWith('/docs')) reply.header('cache-control', 'no-store')
     if (closing) reply.header('connection', 'close')
-    if (!reply.hasHeader('cache-control') && !req.url.startsWith('/docs')) reply.header('cache-control', 'no-store')
+    done()
   })
 }, { name: 'taskflow-lifecycle', fastify: '5.x' })

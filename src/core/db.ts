@@ -83,6 +83,26 @@ export function prepared<T> (db: Db, name: string, build: (db: Db, name: string)
   return statement
 }
 
+/** A statement made by preparedSql: runs with positional values ($1…$n) and resolves to its rows. */
+export type PreparedSql<T> = (values: readonly unknown[]) => Promise<T[]>
+
+/**
+ * A hand-written SQL statement (`text`, with $1…$n placeholders) for a hot path the query builder
+ * cannot say in one statement: on PostgreSQL a named server-side prepared statement (parsed and
+ * planned once per connection: PostgreSQL's extended query protocol), on PGlite an ordinary
+ * parameterised query. Rows come with the driver's own types (timestamptz → Date, arrays → arrays).
+ * `db` must be the root handle (not a transaction); `name` unique per text. Rejects with the driver's
+ * error (a pg DatabaseError carries the SQLSTATE) when the statement fails.
+ */
+export function preparedSql<T> (db: Db, name: string, text: string): PreparedSql<T> {
+  const client = (db as unknown as { $client: unknown }).$client
+  if (client instanceof pg.Pool) {
+    return async (values) => (await client.query({ name, text, values: [...values] })).rows as T[]
+  }
+  const pglite = client as { query: (text: string, values: unknown[]) => Promise<{ rows: T[] }> }
+  return async (values) => (await pglite.query(text, [...values])).rows
+}
+
 /** Runs a raw SQL statement (for what the query builder cannot say) and returns its rows, on either driver. */
 export async function rawRows<T> (db: Db, statement: SQL): Promise<T[]> {
   const result = await db.execute(statement) as unknown as { rows: T[] }

@@ -41,6 +41,33 @@ function scrub (details: Record<string, unknown> | undefined): Record<string, un
   return out
 }
 
+/** Where auditInsertSql finds each value: SQL expressions (placeholders such as `$7`, or columns of its source). */
+export interface AuditInsertColumns {
+  /** The event's id (a UUIDv7 made by the caller: newId()). */
+  id: string
+  createdAt: string
+  actorId: string
+  userId: string
+  ip: string
+  userAgent: string
+  /** A jsonb expression; small and secret-free, as AuditEvent.details. */
+  details: string
+}
+
+/**
+ * SQL text of an `INSERT … SELECT` recording one `type` event per row of `from` (a FROM clause over
+ * the statement's own CTEs), for a hot statement that makes a change and records it together: one
+ * round trip and one commit, and never the change without its entry. The values are SQL expressions
+ * (see AuditInsertColumns); `type` is one of AUDIT_EVENT_TYPES, never caller input. The row is the one
+ * `note()` would write for the same event; the sealer chains it like any other.
+ */
+export function auditInsertSql (type: AuditEventType, columns: AuditInsertColumns, from: string): string {
+  if (!AUDIT_EVENT_TYPES.includes(type)) throw new Error(`unknown audit event type ${type}`)
+  const { id, createdAt, actorId, userId, ip, userAgent, details } = columns
+  return `insert into audit_events (id, type, created_at, actor_id, user_id, ip, user_agent, details)
+    select ${id}, '${type}', ${createdAt}, ${actorId}, ${userId}, ${ip}, ${userAgent}, ${details} from ${from}`
+}
+
 /** Filters of the audit list (since: RFC 3339), keyset-paged by id. */
 export interface AuditListQuery { type?: string | undefined, user_id?: string | undefined, since?: string | undefined, limit: number, cursor?: string | undefined }
 

@@ -192,21 +192,23 @@ export function createAuthService ({ db, users, clock, hasher, sessions, refresh
     /** Rotates a refresh token; reuse of a spent one has already revoked its session when this throws. */
     refresh: (presented: string, meta: RequestMeta): Promise<TokenPair> => timed(metrics, 'refresh', async () => {
       const invalid = () => new AppError('refresh_token_invalid', { detail: 'Refresh token is invalid, expired or revoked' })
-      const result = await refreshTokens.rotate(presented)
+      const result = await refreshTokens.rotate(presented, meta)
       if (result.kind === 'reused') {
         metrics.tokenReuse.inc()
         await audit.note({ type: 'token.reuse_detected', userId: result.session.user_id, meta, details: { session_id: result.session.id } })
         await notifier?.notify(db, result.session.user_id, 'refresh_reuse_detected')
       }
       if (result.kind !== 'rotated') throw invalid()
-      const user = await users.findById(result.session.user_id)
+      // The rotation brings the user's row along; a grace answer looks it up.
+      const user = result.user ?? await users.findById(result.session.user_id)
       if (!user || !user.is_active) {
         await sessions.revoke(result.session.id, result.session.user_id, 'account_disabled')
         throw invalid()
       }
       const accessToken = await accessTokens.sign({ sub: user.id, sid: result.session.id, email: user.email, role: user.role, amr: result.session.amr })
       metrics.tokenRefresh.inc()
-      await audit.note({ type: 'token.refresh', actorId: user.id, userId: user.id, meta, details: { session_id: result.session.id, ...(result.grace ? { grace: true } : {}) } })
+      // A plain rotation recorded its event in the same statement; a grace answer records it here.
+      if (result.audited !== true) await audit.note({ type: 'token.refresh', actorId: user.id, userId: user.id, meta, details: { session_id: result.session.id, ...(result.grace ? { grace: true } : {}) } })
       return { access_token: accessToken, token_type: 'Bearer', expires_in: accessTokens.ttlSeconds, refresh_token: result.refreshToken, user }
     }),
 

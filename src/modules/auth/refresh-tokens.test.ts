@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { eq } from 'drizzle-orm'
+import { eq, sql } from 'drizzle-orm'
 import type { FastifyInstance } from 'fastify'
 import { buildTestApp } from '../../../test/build-test-app.js'
 import { storageLabel } from '../../../test/test-env.js'
@@ -117,5 +117,34 @@ describe(`refresh grace window (REFRESH_REUSE_GRACE) [${storageLabel}]`, () => {
     sealed[14] = (sealed[14] ?? 0) ^ 1
     await database.db.update(sessionsTable).set({ successor_sealed: sealed.toString('base64url') }).where(eq(sessionsTable.user_id, user.id))
     assert.equal((await paths['/v1/auth/refresh'](app, user.tokens.refresh_token)).status, 401)
+  })
+})
+
+describe(`a rotation records its audit event in the same statement (#15) [${storageLabel}]`, () => {
+  it('when a token rotates, then one token.refresh event names the user as actor and subject, the session, the ip and the user agent, and the response carries the user', async (t) => {
+    const { app, make, database } = await buildTestApp(t)
+    const user = await make.user()
+    const res = await app.inject({ method: 'POST', url: '/v1/auth/refresh', headers: { 'user-agent': 'rotation-test/2.0' }, payload: { refresh_token: user.tokens.refresh_token } })
+    assert.equal(res.statusCode, 200)
+    assert.equal(res.json<{ user: { id: string, email: string, created_at: string } }>().user.id, user.id)
+    assert.match(res.json<{ user: { created_at: string } }>().user.created_at, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/)
+    const [session] = await database.db.select().from(sessionsTable).where(eq(sessionsTable.user_id, user.id))
+    const events = (await database.db.select().from(auditEventsTable).where(eq(auditEventsTable.user_id, user.id))).filter(e => e.type === 'token.refresh')
+    assert.equal(events.length, 1)
+    assert.deepEqual(events.map(e => [e.actor_id, e.user_id, e.details, e.ip, e.user_agent]), [[user.id, user.id, { session_id: session?.id }, '127.0.0.1', 'rotation-test/2.0']])
+    assert.match(events[0]?.id ?? '', /^[0-9a-f]{8}-[0-9a-f]{4}-7/, 'a UUIDv7 like every other event id')
+  })
+
+  it('when the account was deactivated behind the session\'s back, then the refresh is refused, the session revoked and no token.refresh recorded', async (t) => {
+    const { app, make, database } = await buildTestApp(t)
+    const user = await make.user()
+    // Straight in the table: the admin route would already have revoked every session.
+    await database.db.execute(sql`update users set is_active = false where id = ${user.id}`)
+    const res = await app.inject({ method: 'POST', url: '/v1/auth/refresh', payload: { refresh_token: user.tokens.refresh_token } })
+    assert.equal(res.statusCode, 401)
+    const [session] = await database.db.select().from(sessionsTable).where(eq(sessionsTable.user_id, user.id))
+    assert.equal(session?.revoked_reason, 'account_disabled')
+    const events = await database.db.select().from(auditEventsTable).where(eq(auditEventsTable.user_id, user.id))
+    assert.ok(!events.some(e => e.type === 'token.refresh'))
   })
 })

@@ -1,8 +1,11 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto'
-import { and, eq, gt, gte, isNull, sql } from 'drizzle-orm'
+import { and, eq, getTableColumns, gt, gte, isNull } from 'drizzle-orm'
 import type { Clock } from '../../core/clock.js'
-import { rawRows, type Db } from '../../core/db.js'
-import { newSecret, sha256 } from '../../core/ids.js'
+import { preparedSql, type Db } from '../../core/db.js'
+import type { RequestMeta } from '../../core/actor.js'
+import { newId, newSecret, sha256 } from '../../core/ids.js'
+import { auditInsertSql } from '../audit/index.js'
+import { usersTable, type UserRow } from '../users/users.table.js'
 import type { Sessions } from './sessions.js'
 import { sessionsTable, spentRefreshTokensTable, type SessionRow } from './sessions.table.js'
 
@@ -11,7 +14,7 @@ import { sessionsTable, spentRefreshTokensTable, type SessionRow } from './sessi
  * just-replaced token answered within the window), already spent (reused: its session is now revoked), or unknown.
  */
 export type RotateResult =
-  | { kind: 'rotated', session: Pick<SessionRow, 'id' | 'user_id' | 'amr'>, refreshToken: string, grace: boolean }
+  | { kind: 'rotated', session: Pick<SessionRow, 'id' | 'user_id' | 'amr'>, refreshToken: string, grace: boolean, user?: UserRow | undefined, audited?: boolean }
   | { kind: 'reused', session: SessionRow }
   | { kind: 'invalid' }
 
@@ -27,6 +30,34 @@ export interface RefreshTokensOptions {
 const addSeconds = (date: Date, seconds: number) => new Date(date.getTime() + seconds * 1000)
 
 const GRACE_INFO = 'taskflow refresh grace v1'
+
+/**
+ * The rotation, in one statement so one round trip and one commit: rotate the live session holding
+ * the presented token ($6, its hash), record that hash as spent, record the `token.refresh` audit
+ * event when the user is active (id $7, ip $8, user agent $9), and return the session with its
+ * user's row. $1 the new token's hash, $2 the new refresh expiry, $3 now, $4 the grace window's
+ * previous hash, $5 the sealed successor ($4 and $5 null without a window). Of concurrent rotations
+ * with one token the row lock lets one win; the losers wait for its commit, then find the token as the
+ * session's previous one (the grace check), with the new token already sealed in the same row.
+ */
+const ROTATE_SQL = `
+  with rotated as (
+    update sessions
+    set refresh_hash = $1, refresh_expires_at = least($2::timestamptz, expires_at), last_used_at = $3,
+      previous_hash = $4, rotated_at = $3, successor_sealed = $5
+    where refresh_hash = $6 and revoked_at is null and expires_at > $3 and refresh_expires_at > $3
+    returning id, user_id, amr
+  ), spent as (
+    insert into spent_refresh_tokens (token_hash, session_id, spent_at) select $6, id, $3 from rotated
+  ), audited as (
+    ${auditInsertSql('token.refresh', {
+      id: '$7::uuid', createdAt: '$3', actorId: 'u.id', userId: 'u.id', ip: '$8::text', userAgent: '$9::text', details: "jsonb_build_object('session_id', r.id)"
+    }, 'rotated r join users u on u.id = r.user_id where u.is_active')}
+  )
+  select r.id as rotated_session_id, r.user_id as rotated_user_id, r.amr as rotated_amr, ${Object.values(getTableColumns(usersTable)).map(c => `u."${c.name}"`).join(', ')}
+  from rotated r left join users u on u.id = r.user_id`
+
+type RotatedRow = UserRow & { rotated_session_id: string, rotated_user_id: string, rotated_amr: string[] }
 
 /** A 256-bit key that only a holder of `token` can derive (HKDF-SHA256, RFC 5869). */
 const graceKey = (token: string): Buffer => Buffer.from(hkdfSync('sha256', Buffer.from(token, 'utf8'), Buffer.alloc(0), GRACE_INFO, 32))
@@ -67,6 +98,7 @@ function openSuccessor (presented: string, sealed: string): string | undefined {
  * the database never holds it readable, and no second branch of the session ever exists.
  */
 export function createRefreshTokens ({ db, clock, sessions, refreshTtl, graceSeconds }: RefreshTokensOptions) {
+  const rotateStatement = preparedSql<RotatedRow>(db, 'refresh_rotate', ROTATE_SQL)
   const live = (now: Date) => and(isNull(sessionsTable.revoked_at), gt(sessionsTable.expires_at, now), gt(sessionsTable.refresh_expires_at, now))
 
   /**
@@ -92,27 +124,17 @@ export function createRefreshTokens ({ db, clock, sessions, refreshTtl, graceSec
      * away means theft is likely: the whole session is revoked ('reused'). Unknown, expired or revoked
      * tokens are 'invalid'.
      */
-    async rotate (presented: string): Promise<RotateResult> {
+    async rotate (presented: string, meta: RequestMeta = { ip: null, userAgent: null }): Promise<RotateResult> {
       const hash = sha256(presented)
       const next = newSecret()
       const now = clock.now()
-      // One statement, so one round trip and one commit: rotate the live session holding this token and
-      // record the token as spent. Of concurrent rotations with one token, the row lock lets one win; the
-      // losers wait for its commit, then find the token as the session's previous one (grace below),
-      // with the new token already sealed in the same row.
-      const [session] = await rawRows<{ id: string, user_id: string, amr: string[] }>(db, sql`
-        with rotated as (
-          update ${sessionsTable}
-          set refresh_hash = ${sha256(next)}, refresh_expires_at = least(${addSeconds(now, refreshTtl)}, expires_at), last_used_at = ${now},
-            previous_hash = ${graceSeconds > 0 ? hash : null}, rotated_at = ${now},
-            successor_sealed = ${graceSeconds > 0 ? sealSuccessor(presented, next) : null}
-          where refresh_hash = ${hash} and revoked_at is null and expires_at > ${now} and refresh_expires_at > ${now}
-          returning id, user_id, amr
-        ), spent as (
-          insert into ${spentRefreshTokensTable} (token_hash, session_id, spent_at) select ${hash}, id, ${now} from rotated
-        )
-        select id, user_id, amr from rotated`)
-      if (session) return { kind: 'rotated', session, refreshToken: next, grace: false }
+      const [row] = await rotateStatement([
+        sha256(next), addSeconds(now, refreshTtl), now, graceSeconds > 0 ? hash : null, graceSeconds > 0 ? sealSuccessor(presented, next) : null, hash, newId(), meta.ip, meta.userAgent
+      ])
+      if (row) {
+        const { rotated_session_id: id, rotated_user_id: userId, rotated_amr: amr, ...user } = row
+        return { kind: 'rotated', session: { id, user_id: userId, amr }, refreshToken: next, grace: false, user: user.id === null ? undefined : user, audited: user.is_active === true }
+      }
       const graced = await withinGrace(presented, hash, now)
       if (graced) return graced
       const result = await db.transaction(async (tx): Promise<RotateResult> => {

@@ -67,8 +67,10 @@ function wrk (url: string, options: { script?: string, headers?: Record<string, 
   return new Promise((resolve, reject) => {
     const child = spawn('wrk', args)
     let out = ''
+    let err = ''
     child.stdout.on('data', (d) => { out += String(d) })
-    child.on('exit', () => {
+    child.stderr.on('data', (d) => { err += String(d) })
+    child.on('exit', (code, signal) => {
       const ms = (label: string) => {
         const m = new RegExp(`^\\s*${label}%\\s+([\\d.]+)(us|ms|s)`, 'm').exec(out)
         if (!m) return NaN
@@ -76,7 +78,7 @@ function wrk (url: string, options: { script?: string, headers?: Record<string, 
         return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v
       }
       const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN)
-      if (Number.isNaN(rps)) return reject(new Error(`wrk output not understood:\n${out}`))
+      if (Number.isNaN(rps)) return reject(new Error(`wrk ${args.join(' ')} (exit ${code ?? signal}): output not understood:\n${out}${err}`))
       resolve({ rps, p50: ms('50'), p99: ms('99'), non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0) + Number(/Socket errors:.*timeout (\d+)/.exec(out)?.[1] ?? 0) })
     })
     child.on('error', reject)
@@ -279,13 +281,7 @@ async function benchmark (label: string, env: Record<string, string>): Promise<{
   let ownerId = ''
   let firstPage: unknown
   const pid = server.pid ?? 0
-  const run: Run = async (id, what, job, note) => {
-    if (!wanted(id)) return
-    resetPeak(pid)
-    const result = await job()
-    rows.push({ id, what, ...result, rssMb: peakMb(pid), ...(note ? { note } : {}) })
-    process.stderr.write(`  ${label} ${id} ${what}: ${result.rps.toFixed(0)} req/s\n`)
-  }
+  const run: Run = async (id, what, job, note) => { if (wanted(id)) await measure(rows, label, pid, id, what, job, note) }
   try {
     await waitReady(base, server)
     const password = 'benchmark passphrase 42'
@@ -392,11 +388,7 @@ async function benchmark (label: string, env: Record<string, string>): Promise<{
         if (!same) process.stderr.write(`  ${label} R3: its rows differ from S4's page (GET /v1/tasks?limit=100)\n`)
         note = same ? 'same 100 rows as S4' : 'ROWS DIFFER FROM S4'
       }
-      await wrk(url, { duration: 3 })
-      resetPeak(ref.pid ?? 0)
-      const result = await wrk(url)
-      rows.push({ id: rid, what, ...result, rssMb: peakMb(ref.pid ?? 0), ...(note ? { note } : {}) })
-      process.stderr.write(`  ${label} ${rid}: ${result.rps.toFixed(0)} req/s\n`)
+      await measure(rows, label, ref.pid ?? 0, rid, what, () => wrk(url), note, () => wrk(url, { duration: 3 }))
     }
   } finally {
     await stop(ref)
@@ -405,6 +397,23 @@ async function benchmark (label: string, env: Record<string, string>): Promise<{
 }
 
 type Run = (id: string, what: string, job: () => Promise<Result>, note?: string) => Promise<void>
+
+/**
+ * Runs `warm` (unmeasured), then `job`, and appends its row with the peak RSS of process `pid` during
+ * `job`. A failing scenario (say, wrk dying) leaves a row marked FAILED and the run goes on.
+ */
+async function measure (rows: Row[], label: string, pid: number, id: string, what: string, job: () => Promise<Result>, note?: string, warm?: () => Promise<unknown>): Promise<void> {
+  try {
+    await warm?.()
+    resetPeak(pid)
+    const result = await job()
+    rows.push({ id, what, ...result, rssMb: peakMb(pid), ...(note ? { note } : {}) })
+    process.stderr.write(`  ${label} ${id} ${what}: ${result.rps.toFixed(0)} req/s\n`)
+  } catch (err) {
+    rows.push({ id, what, rps: NaN, p50: NaN, p99: NaN, non2xx: NaN, rssMb: peakMb(pid), note: 'FAILED, see stderr' })
+    process.stderr.write(`  ${label} ${id} ${what} failed: ${err instanceof Error ? err.message : String(err)}\n`)
+  }
+}
 
 /** S9: the listings of API.md over `scaleTasks` tasks of the caller (plus as many of 1,000 others). */
 async function listingAtScale (databaseUrl: string, email: string, base: string, auth: Record<string, string>, run: Run): Promise<void> {
@@ -465,7 +474,7 @@ function print (label: string, rows: Row[], hashMs: number, embedded: boolean): 
   const reads = served.filter(r => ['S0', 'S1', 'S2', 'S2p', 'S3', 'S4'].includes(r.id) || r.id.startsWith('S9'))
   const peak = (list: Row[]) => Math.max(...list.map(r => r.rssMb ?? NaN))
   const rssLimit = embedded ? 300 : 150
-  const verdict = (ok: boolean, ...ids: string[]) => ids.some(id => !get(id)) ? 'not run' : ok ? 'met' : 'missed'
+  const verdict = (ok: boolean, ...ids: string[]) => ids.some(id => !get(id)) ? 'not run' : ids.some(id => Number.isNaN(rps(id))) ? 'failed' : ok ? 'met' : 'missed'
   const ratio = (id: string, of: string) => rps(id) / rps(of)
   const vs = (id: string, of: string) => `${pct(ratio(id, of))} (${n0(rps(id))} vs ${n0(rps(of))} req/s)`
   const targets: Array<[string, string, string]> = [

@@ -1,30 +1,51 @@
 // `npm run bench`: starts TaskFlow itself (embedded; and again on PostgreSQL + Redis when DATABASE_URL
 // and REDIS_URL are set, in a database and key prefix of its own), creates fixtures through the API,
-// drives it with wrk (Debian's `wrk`: cheap next to a JavaScript load generator) and prints one table.
-// Rate limits are off. Every run is bounded: each scenario lasts BENCH_SECONDS (default 5).
-// The server runs as in production: the compiled build (npm run build), `node dist/cli.js serve`.
+// drives it with wrk (Debian's `wrk`: cheap next to a JavaScript load generator) and prints one table
+// and one block of the issue's targets per path. Rate limits are off. Every run is bounded: each wrk
+// scenario lasts BENCH_SECONDS (default 5). The scenarios whose inputs are single-use (MFA verify,
+// the authorization_code exchange) send BENCH_REQUESTS (default 1,000) prepared requests instead,
+// after a fifth as many unmeasured ones, from a small Node load generator.
+// The server runs as in production: the compiled build (npm run build), `node dist/cli.js serve`; the
+// reference app (scripts/bench-reference.ts) runs compiled too, with the same flags.
 // On PostgreSQL it also seeds 1,000,000 tasks (BENCH_SCALE_TASKS) for one user and measures the listings.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { Agent, request } from 'node:http'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { hash } from '@node-rs/argon2'
+import { HOTP, Secret } from 'otpauth'
 import pg from 'pg'
 import { Redis } from 'ioredis'
+import ts from 'typescript'
 import { ARGON2_PARAMS } from '../src/modules/auth/passwords.js'
+import { pkcePair, startFakeGitHub } from '../test/oauth-providers.js'
 import { LISTING_CASES, seedTasksSql } from './seed-tasks.js'
 
 const root = new URL('..', import.meta.url).pathname
 const seconds = Number(process.env.BENCH_SECONDS ?? 5)
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 16)
 const scaleTasks = Number(process.env.BENCH_SCALE_TASKS ?? 1_000_000)
+/** Measured requests of each finite scenario (S10, S11); a fifth as many go first, unmeasured, as warm-up. */
+const finiteRequests = Number(process.env.BENCH_REQUESTS ?? 1000)
+const finiteWarmup = Math.ceil(finiteRequests / 5)
+/** Seconds a finite scenario may spend preparing its inputs; fewer requests are measured when it runs out. */
+const prepareSeconds = Number(process.env.BENCH_PREPARE_SECONDS ?? 40)
 const chains = 16
-/** BENCH_ONLY=S2,S2p runs only those scenarios (the fixtures are made anyway): to check a scenario on a busy machine. */
+const cores = availableParallelism()
+/** BENCH_ONLY=S2,S2p runs only those scenarios (S9 names all of S9.0–S9.8) and their reference rows (the fixtures are made anyway): to check a scenario on a busy machine. */
 const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : undefined
+const wanted = (...ids: string[]) => !only || ids.some(id => only.has(id) || only.has(id.split('.')[0] ?? id))
 const work = mkdtempSync(join(tmpdir(), 'taskflow-bench-'))
+/** The reference app, compiled beside the build (so that its `../src/…` imports become `./…`); removed at the end. */
+const referenceJs = join(root, 'dist', 'bench-reference.js')
+/** Where the social sign-in flows of S11 end (the app's page; never called: the code is read from the redirect). */
+const APP_REDIRECT = 'http://127.0.0.1:9/bench-app/callback'
+const GITHUB_CLIENT = { id: 'bench-github-client', secret: randomBytes(16).toString('hex') }
 
-interface Row { id: string, what: string, rps: number, p50: number, p99: number, non2xx: number, rssMb: number | null, note?: string }
+interface Result { rps: number, p50: number, p99: number, non2xx: number }
+interface Row extends Result { id: string, what: string, rssMb: number | null, note?: string }
 
 if (spawnSync('wrk', ['--version']).error) {
   console.error('npm run bench needs wrk (Debian: apt-get install wrk)')
@@ -38,7 +59,7 @@ function lua (name: string, text: string): string {
 }
 
 /** Runs wrk and parses requests/s, p50 and p99 (ms) and the non-2xx count. */
-function wrk (url: string, options: { script?: string, headers?: Record<string, string>, threads?: number, connections?: number, duration?: number } = {}): Promise<Omit<Row, 'id' | 'what' | 'rssMb'>> {
+function wrk (url: string, options: { script?: string, headers?: Record<string, string>, threads?: number, connections?: number, duration?: number } = {}): Promise<Result> {
   const args = ['-t', String(options.threads ?? 1), '-c', String(options.connections ?? connections), '-d', `${options.duration ?? seconds}s`, '--latency', '--timeout', '10s']
   for (const [k, v] of Object.entries(options.headers ?? {})) args.push('-H', `${k}: ${v}`)
   if (options.script) args.push('-s', options.script)
@@ -46,8 +67,10 @@ function wrk (url: string, options: { script?: string, headers?: Record<string, 
   return new Promise((resolve, reject) => {
     const child = spawn('wrk', args)
     let out = ''
+    let err = ''
     child.stdout.on('data', (d) => { out += String(d) })
-    child.on('exit', () => {
+    child.stderr.on('data', (d) => { err += String(d) })
+    child.on('exit', (code, signal) => {
       const ms = (label: string) => {
         const m = new RegExp(`^\\s*${label}%\\s+([\\d.]+)(us|ms|s)`, 'm').exec(out)
         if (!m) return NaN
@@ -55,11 +78,80 @@ function wrk (url: string, options: { script?: string, headers?: Record<string, 
         return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v
       }
       const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN)
-      if (Number.isNaN(rps)) return reject(new Error(`wrk output not understood:\n${out}`))
+      if (Number.isNaN(rps)) return reject(new Error(`wrk ${args.join(' ')} (exit ${code ?? signal}): output not understood:\n${out}${err}`))
       resolve({ rps, p50: ms('50'), p99: ms('99'), non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0) + Number(/Socket errors:.*timeout (\d+)/.exec(out)?.[1] ?? 0) })
     })
     child.on('error', reject)
   })
+}
+
+/** One POST of a finite scenario; `body` is built when the request goes out (a TOTP code must be current). */
+interface Shot { path: string, contentType: string, body: () => string }
+
+/**
+ * The load generator of the finite scenarios: sends `shots` in order over `concurrency` keep-alive
+ * connections (node:http, one request in flight per connection), and returns requests/s over the
+ * whole batch (first send to last answer), p50 and p99 latency (ms) and the count of non-2xx answers
+ * and failed requests. The first failure's status and body go to stderr.
+ */
+async function fire (base: string, shots: Shot[], concurrency: number = connections): Promise<Result> {
+  const { hostname, port } = new URL(base)
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency })
+  const latencies: number[] = []
+  let failures = 0
+  let reported = false
+  const send = (shot: Shot) => new Promise<void>((resolve) => {
+    const body = shot.body()
+    const t0 = performance.now()
+    const req = request({ host: hostname, port, path: shot.path, method: 'POST', agent, headers: { 'content-type': shot.contentType, 'content-length': Buffer.byteLength(body) } }, (res) => {
+      const status = res.statusCode ?? 0
+      let text = ''
+      res.on('data', (chunk: Buffer) => { if (status >= 300 && text.length < 500) text += chunk.toString() })
+      res.on('end', () => {
+        latencies.push(performance.now() - t0)
+        if (status < 200 || status >= 300) {
+          failures++
+          if (!reported) { reported = true; process.stderr.write(`  first failure of ${shot.path}: ${status} ${text}\n`) }
+        }
+        resolve()
+      })
+    })
+    req.on('error', (err) => {
+      failures++
+      if (!reported) { reported = true; process.stderr.write(`  first failure of ${shot.path}: ${err.message}\n`) }
+      resolve()
+    })
+    req.end(body)
+  })
+  let next = 0
+  const start = performance.now()
+  await Promise.all(Array.from({ length: Math.min(concurrency, shots.length) }, async () => {
+    while (next < shots.length) {
+      const shot = shots[next++]
+      if (shot) await send(shot)
+    }
+  }))
+  const elapsed = (performance.now() - start) / 1000
+  agent.destroy()
+  latencies.sort((a, b) => a - b)
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.max(0, Math.ceil(q * latencies.length) - 1))] ?? NaN
+  return { rps: shots.length / elapsed, p50: at(0.5), p99: at(0.99), non2xx: failures }
+}
+
+/**
+ * Runs `job` for each item, `concurrency` at a time, and returns the results in order. After
+ * `deadline` (a performance.now() time) no new item starts: the result then covers a prefix of `items`.
+ */
+async function pool<T, R> (items: readonly T[], concurrency: number, job: (item: T, index: number) => Promise<R>, deadline = Infinity): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length)
+  let next = 0
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+    while (next < items.length && performance.now() < deadline) {
+      const i = next++
+      out[i] = await job(items[i] as T, i)
+    }
+  }))
+  return out.slice(0, next)
 }
 
 const resetPeak = (pid: number) => { try { writeFileSync(`/proc/${pid}/clear_refs`, '5') } catch {} }
@@ -91,24 +183,112 @@ async function stop (child: ChildProcess): Promise<void> {
   await exited
 }
 
-async function json<T> (base: string, path: string, body: unknown, token?: string): Promise<T> {
+/** POSTs JSON and returns the parsed answer; throws on any status but `expect` (default: any 2xx). */
+async function json<T> (base: string, path: string, body: unknown, token?: string, expect?: number): Promise<T> {
   const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) })
-  if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`)
+  if (expect === undefined ? !res.ok : res.status !== expect) throw new Error(`${path}: ${res.status} ${await res.text()}`)
   return res.json() as Promise<T>
+}
+
+const TOTP_PERIOD = 30
+const timeStep = () => Math.floor(Date.now() / 1000 / TOTP_PERIOD)
+/** The RFC 6238 code (SHA-1, 6 digits, 30 s) of `secret` (base32) at time step `step`, by otpauth. */
+const totp = (secret: string, step: number) => HOTP.generate({ secret: Secret.fromBase32(secret), counter: step, algorithm: 'SHA1', digits: 6 })
+
+/**
+ * S10's inputs: accounts with MFA on (register, set-up, activation: through the API), each with two
+ * password logins whose `mfa_token`s (single use) the verifications redeem; up to `count` of them, and
+ * no new account after `deadline`. A step's code is accepted once per account and only after the last
+ * accepted step (API.md), so each account's two verifications use two successive steps, chosen when
+ * the request goes out: the later of the current step and the one after the account's last (the
+ * activation used the step before its own), so always within the ±1 step the server accepts. The shots are ordered first-of-every-account, then
+ * second-of-every-account, so that an account's two never overlap.
+ */
+async function prepareMfa (base: string, password: string, count: number, deadline: number): Promise<Shot[]> {
+  const run = randomBytes(3).toString('hex')
+  const accounts = await pool(Array.from({ length: Math.ceil(count / 2) }, (_, i) => i), connections, async (i) => {
+    const email = `mfa-${run}-${i}@bench.test`
+    const { access_token: token } = await json<{ access_token: string }>(base, '/v1/auth/register', { email, password })
+    const { secret } = await json<{ secret: string }>(base, '/v1/users/me/mfa/totp', { current_password: password }, token)
+    // Activated with the previous step's code (accepted), so that the current step is still free for the first verification.
+    const activate = (step: number) => json(base, '/v1/users/me/mfa/totp/activate', { code: totp(secret, step) }, token)
+    let step = timeStep() - 1
+    try {
+      await activate(step)
+    } catch {
+      step = timeStep() - 1 // a step boundary passed between computing the code and the server checking it
+      await activate(step)
+    }
+    const login = async () => (await json<{ mfa_token: string }>(base, '/v1/auth/login', { email, password }, undefined, 403)).mfa_token
+    return { secret, last: step, tokens: [await login(), await login()] }
+  }, deadline)
+  const shot = (account: typeof accounts[number], token: string): Shot => ({
+    path: '/v1/auth/mfa/verify',
+    contentType: 'application/json',
+    body: () => {
+      account.last = Math.max(timeStep(), account.last + 1)
+      return JSON.stringify({ mfa_token: token, code: totp(account.secret, account.last) })
+    }
+  })
+  return [0, 1].flatMap(n => accounts.map(account => shot(account, account.tokens[n] ?? ''))).slice(0, count)
+}
+
+/**
+ * S11's inputs: up to `count` one-time codes (valid 60 s), none begun after `deadline`, from real
+ * sign-in flows with the fake GitHub of the tests: TaskFlow's authorize → the provider → TaskFlow's
+ * callback (which exchanges the provider's code and reads the user) → the app's redirect_uri with the
+ * code. One GitHub account: its first flow creates the TaskFlow account, the others sign it in.
+ */
+async function mintCodes (base: string, count: number, deadline: number): Promise<Shot[]> {
+  const follow = async (url: string) => {
+    const res = await fetch(url, { redirect: 'manual' })
+    await res.arrayBuffer()
+    const location = res.headers.get('location')
+    if (res.status !== 302 || !location) throw new Error(`${new URL(url).pathname}: ${res.status}, expected a redirect`)
+    return new URL(location, url)
+  }
+  const mint = async () => {
+    const pkce = pkcePair()
+    const query = new URLSearchParams({ redirect_uri: APP_REDIRECT, code_challenge: pkce.challenge, code_challenge_method: 'S256', state: 'bench' })
+    const atProvider = await follow(`${base}/v1/auth/oauth/github/authorize?${query.toString()}`)
+    const callback = await follow(atProvider.href)
+    const landing = await follow(`${base}${callback.pathname}${callback.search}`)
+    const code = landing.searchParams.get('code')
+    if (!code) throw new Error(`sign-in flow ended with error=${landing.searchParams.get('error') ?? '?'}`)
+    return new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: APP_REDIRECT, code_verifier: pkce.verifier }).toString()
+  }
+  const forms = [await mint(), ...await pool(Array.from({ length: count - 1 }), connections, mint, deadline)]
+  return forms.map(form => ({ path: '/v1/auth/token', contentType: 'application/x-www-form-urlencoded', body: () => form }))
+}
+
+/** Prepares a finite scenario's inputs (outside the measured window) and reports how long that took. */
+async function timed<T> (label: string, job: () => Promise<T[]>): Promise<T[]> {
+  const t0 = performance.now()
+  const out = await job()
+  process.stderr.write(`  ${label}: ${out.length} in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`)
+  return out
 }
 
 async function benchmark (label: string, env: Record<string, string>): Promise<{ rows: Row[], hashMs: number }> {
   const port = 20000 + Math.floor(Math.random() * 20000)
   const base = `http://127.0.0.1:${port}`
   const rows: Row[] = []
-  const server = start(['--max-old-space-size=96', 'dist/cli.js', 'serve'], env, port) // as in deploy/Dockerfile
+  const github = await startFakeGitHub(GITHUB_CLIENT)
+  github.signInAs({ id: 4242, login: 'bench', name: 'Bench', emails: [{ email: `github-${randomBytes(4).toString('hex')}@bench.test`, primary: true, verified: true }] })
+  const oauthEnv = { OAUTH_REDIRECT_URIS: APP_REDIRECT, OAUTH_GITHUB_CLIENT_ID: GITHUB_CLIENT.id, OAUTH_GITHUB_CLIENT_SECRET: GITHUB_CLIENT.secret, OAUTH_GITHUB_URL: github.url, OAUTH_GITHUB_API_URL: github.url }
+  const server = start(['--max-old-space-size=96', 'dist/cli.js', 'serve'], { ...env, ...oauthEnv }, port) // as in deploy/Dockerfile
   let hashMs = NaN
+  let ownerId = ''
+  let firstPage: unknown
   const pid = server.pid ?? 0
+  const run: Run = async (id, what, job, note) => { if (wanted(id)) await measure(rows, label, pid, id, what, job, note) }
   try {
     await waitReady(base, server)
     const password = 'benchmark passphrase 42'
     const email = `bench-${randomBytes(4).toString('hex')}@example.test`
-    const { access_token: token } = await json<{ access_token: string }>(base, '/v1/auth/register', { email, password })
+    const registered = await json<{ access_token: string, user: { id: string } }>(base, '/v1/auth/register', { email, password })
+    const token = registered.access_token
+    ownerId = registered.user.id
     const auth = { authorization: `Bearer ${token}` }
     let taskId = ''
     for (let i = 0; i < 1000; i += 50) {
@@ -124,16 +304,13 @@ async function benchmark (label: string, env: Record<string, string>): Promise<{
     const { token: pat } = await json<{ token: string }>(base, '/v1/users/me/tokens', { name: 'bench', scopes: ['tasks:read'], current_password: password }, token)
     const patAuth = { authorization: `Bearer ${pat}` }
 
-    const run: Run = async (id, what, job, note) => {
-      if (only && !only.has(id)) return
-      resetPeak(pid)
-      const result = await job()
-      rows.push({ id, what, ...result, rssMb: peakMb(pid), ...(note ? { note } : {}) })
-      process.stderr.write(`  ${label} ${id} ${what}: ${result.rps.toFixed(0)} req/s\n`)
-    }
-    // Warm-ups (not measured) for the read paths: JIT, pools, prepared statements, caches.
-    for (const path of ['/v1/users/me', `/v1/tasks/${taskId}`, '/v1/tasks?limit=50']) await wrk(`${base}${path}`, { headers: auth, duration: 3 })
-    await wrk(`${base}/v1/tasks/${taskId}`, { headers: patAuth, duration: 3 })
+    // Warm-ups (not measured) for the wrk paths: JIT, pools, prepared statements, caches.
+    if (wanted('S0')) await wrk(`${base}/healthz`, { duration: 3 })
+    if (wanted('S1', 'S6')) await wrk(`${base}/v1/users/me`, { headers: auth, duration: 3 })
+    if (wanted('S2')) await wrk(`${base}/v1/tasks/${taskId}`, { headers: auth, duration: 3 })
+    if (wanted('S2p')) await wrk(`${base}/v1/tasks/${taskId}`, { headers: patAuth, duration: 3 })
+    if (wanted('S4')) await wrk(`${base}/v1/tasks?limit=100`, { headers: auth, duration: 3 })
+    await run('S0', 'GET /healthz', () => wrk(`${base}/healthz`))
     await run('S1', 'GET /v1/users/me', () => wrk(`${base}/v1/users/me`, { headers: auth }))
     await run('S2', 'GET /v1/tasks/{id}', () => wrk(`${base}/v1/tasks/${taskId}`, { headers: auth }))
     await run('S2p', 'GET /v1/tasks/{id} with a personal access token', () => wrk(`${base}/v1/tasks/${taskId}`, { headers: patAuth }))
@@ -141,8 +318,10 @@ async function benchmark (label: string, env: Record<string, string>): Promise<{
       headers: auth,
       script: lua('create', 'wrk.method = "POST"\nwrk.body = \'{"title":"bench","priority":"high","tags":["x"]}\'\nwrk.headers["Content-Type"] = "application/json"\n')
     }))
-    await run('S4', 'GET /v1/tasks (50 of 1,000+)', () => wrk(`${base}/v1/tasks?limit=50`, { headers: auth }))
-    hashMs = await hashTime()
+    await run('S4', 'GET /v1/tasks?limit=100 (a page of 100 of 1,000+)', () => wrk(`${base}/v1/tasks?limit=100`, { headers: auth }))
+    // Nothing adds tasks of this user after S3: R3 must answer exactly this page's rows.
+    if (wanted('S4')) firstPage = (await (await fetch(`${base}/v1/tasks?limit=100`, { headers: auth })).json() as { data: unknown }).data
+    if (wanted('S5')) hashMs = await hashTime()
     await run('S5', 'POST /v1/auth/token (password)', () => wrk(`${base}/v1/auth/token`, { script: loginScript, connections: 8 }))
     await run('S6', 'S1 while S5 saturates hashing', async () => {
       const logins = wrk(`${base}/v1/auth/token`, { script: loginScript, connections: 8, duration: seconds + 1 })
@@ -161,7 +340,25 @@ async function benchmark (label: string, env: Record<string, string>): Promise<{
       connections: chains,
       script: lua('refresh', `local tokens = {${refreshTokens.map(t => `"${t}"`).join(', ')}}\nlocal count = 0\nsetup = function(thread)\n  count = count + 1\n  thread:set("token", tokens[count])\nend\nrequest = function()\n  return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, '{"refresh_token":"' .. token .. '"}')\nend\nresponse = function(status, headers, body)\n  local t = body:match('"refresh_token":"([^"]+)"')\n  if t then token = t end\nend\n`)
     }), `${chains} token chains, 1 connection each`)
-    if (env.DATABASE_URL && scaleTasks > 0) {
+
+    // Single-use inputs, prepared just before and outside the measured window (within BENCH_PREPARE_SECONDS),
+    // then a fifth of them sent unmeasured as warm-up, then the rest measured.
+    const finite = async (id: string, what: string, shots: Shot[]) => {
+      const warm = Math.min(finiteWarmup, Math.floor(shots.length / 5))
+      await fire(base, shots.slice(0, warm))
+      await run(id, what, () => fire(base, shots.slice(warm)), `${(shots.length - warm).toLocaleString('en')} requests after ${warm} unmeasured, ${connections} connections, Node load generator`)
+    }
+    if (wanted('S10')) {
+      const shots = await timed(`${label} S10: mfa_tokens of accounts with MFA prepared`, () => prepareMfa(base, password, finiteRequests + finiteWarmup, performance.now() + prepareSeconds * 1000))
+      await finite('S10', 'POST /v1/auth/mfa/verify (TOTP)', shots)
+    }
+    if (wanted('S11')) {
+      // A code lives 60 s: minting stops after at most 30 s, so that the last measured one is still alive.
+      const shots = await timed(`${label} S11: authorization codes minted (GitHub sign-in flows)`, () => mintCodes(base, finiteRequests + finiteWarmup, performance.now() + Math.min(prepareSeconds, 30) * 1000))
+      await finite('S11', 'POST /v1/auth/token (authorization_code)', shots)
+    }
+
+    if (env.DATABASE_URL && scaleTasks > 0 && wanted('S9')) {
       // A user of their own, whose tasks are exactly the seeded ones (S3's rows would skew the filters).
       const scaleEmail = `scale-${randomBytes(4).toString('hex')}@example.test`
       const { access_token: scaleToken } = await json<{ access_token: string }>(base, '/v1/auth/register', { email: scaleEmail, password })
@@ -169,20 +366,29 @@ async function benchmark (label: string, env: Record<string, string>): Promise<{
     }
   } finally {
     await stop(server)
+    await github.stop()
   }
 
-  // R0 and R1: a bare Fastify app on the same database (for PGlite: the same DATA_DIR, after the server let go of it).
-  const ref = start(['--import', 'tsx', 'scripts/bench-reference.ts'], env, port)
+  // R0, R1 and R3: a bare Fastify app on the same database (for PGlite: the same DATA_DIR, after the server let go of it).
+  const references = ([
+    ['R0', 'bare Fastify, constant JSON', '/r0', ['S0', 'R0']],
+    ['R1', 'bare Fastify, primary-key SELECT', '/r1/', ['S1', 'S2', 'S2p', 'S6', 'R1']],
+    ['R3', 'bare Fastify, the listing SQL of S4, JSON.stringify', '/r3', ['S4', 'R3']]
+  ] as const).filter(([, , , needed]) => wanted(...needed))
+  if (references.length === 0) return { rows, hashMs }
+  const ref = start(['--max-old-space-size=96', referenceJs], { ...env, BENCH_LIST_OWNER: ownerId }, port)
   try {
     await waitReady(base, ref)
     const id = await fetch(`${base}/any-task-id`).then(r => r.text())
-    await wrk(`${base}/r0`, { duration: 3 })
-    await wrk(`${base}/r1/${id}`, { duration: 3 })
-    for (const [rid, what, url] of [['R0', 'bare Fastify, constant JSON', `${base}/r0`], ['R1', 'bare Fastify, primary-key SELECT', `${base}/r1/${id}`]] as const) {
-      resetPeak(ref.pid ?? 0)
-      const result = await wrk(url)
-      rows.push({ id: rid, what, ...result, rssMb: peakMb(ref.pid ?? 0) })
-      process.stderr.write(`  ${label} ${rid}: ${result.rps.toFixed(0)} req/s\n`)
+    for (const [rid, what, path] of references) {
+      const url = `${base}${path}${rid === 'R1' ? id : ''}`
+      let note: string | undefined
+      if (rid === 'R3' && firstPage !== undefined) {
+        const same = JSON.stringify((await (await fetch(url)).json() as { data: unknown }).data) === JSON.stringify(firstPage)
+        if (!same) process.stderr.write(`  ${label} R3: its rows differ from S4's page (GET /v1/tasks?limit=100)\n`)
+        note = same ? 'same 100 rows as S4' : 'ROWS DIFFER FROM S4'
+      }
+      await measure(rows, label, ref.pid ?? 0, rid, what, () => wrk(url), note, () => wrk(url, { duration: 3 }))
     }
   } finally {
     await stop(ref)
@@ -190,7 +396,24 @@ async function benchmark (label: string, env: Record<string, string>): Promise<{
   return { rows, hashMs }
 }
 
-type Run = (id: string, what: string, job: () => Promise<Omit<Row, 'id' | 'what' | 'rssMb'>>, note?: string) => Promise<void>
+type Run = (id: string, what: string, job: () => Promise<Result>, note?: string) => Promise<void>
+
+/**
+ * Runs `warm` (unmeasured), then `job`, and appends its row with the peak RSS of process `pid` during
+ * `job`. A failing scenario (say, wrk dying) leaves a row marked FAILED and the run goes on.
+ */
+async function measure (rows: Row[], label: string, pid: number, id: string, what: string, job: () => Promise<Result>, note?: string, warm?: () => Promise<unknown>): Promise<void> {
+  try {
+    await warm?.()
+    resetPeak(pid)
+    const result = await job()
+    rows.push({ id, what, ...result, rssMb: peakMb(pid), ...(note ? { note } : {}) })
+    process.stderr.write(`  ${label} ${id} ${what}: ${result.rps.toFixed(0)} req/s\n`)
+  } catch (err) {
+    rows.push({ id, what, rps: NaN, p50: NaN, p99: NaN, non2xx: NaN, rssMb: peakMb(pid), note: 'FAILED, see stderr' })
+    process.stderr.write(`  ${label} ${id} ${what} failed: ${err instanceof Error ? err.message : String(err)}\n`)
+  }
+}
 
 /** S9: the listings of API.md over `scaleTasks` tasks of the caller (plus as many of 1,000 others). */
 async function listingAtScale (databaseUrl: string, email: string, base: string, auth: Record<string, string>, run: Run): Promise<void> {
@@ -233,27 +456,51 @@ async function hashTime (): Promise<number> {
   return times.sort((a, b) => a - b)[20] ?? NaN
 }
 
-function print (label: string, rows: Row[], hashMs: number): void {
-  const cores = availableParallelism()
+const n0 = (x: number) => Number.isFinite(x) ? Math.round(x).toLocaleString('en') : '?'
+const pct = (x: number) => Number.isFinite(x) ? `${(x * 100).toFixed(0)}%` : '?'
+
+/** The path's table, then the targets of issue 15 (and round one's two), each met or missed. */
+function print (label: string, rows: Row[], hashMs: number, embedded: boolean): void {
   const get = (id: string) => rows.find(r => r.id === id)
+  const rps = (id: string) => get(id)?.rps ?? NaN
   console.log(`\n## ${label}\n`)
   console.log('| scenario | what | req/s | p50 ms | p99 ms | non-2xx | server peak RSS MB |')
   console.log('|---|---|---:|---:|---:|---:|---:|')
   for (const r of rows) console.log(`| ${r.id} | ${r.what}${r.note ? ` (${r.note})` : ''} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.non2xx} | ${r.rssMb?.toFixed(0) ?? '?'} |`)
   const ceiling = cores / (hashMs / 1000)
-  console.log(`| R2 | one argon2id hash (m=19456, t=2, p=1) | ${ceiling.toFixed(0)} (ceiling: ${cores} cores ÷ hash) | ${hashMs.toFixed(1)} | | | |`)
-  const r1 = get('R1')?.rps ?? NaN
-  const ratio = (id: string) => `${((get(id)?.rps ?? NaN) / r1 * 100).toFixed(0)}%`
-  console.log(`\nS1/R1 ${ratio('S1')}, S2/R1 ${ratio('S2')} (target ≥ 70%); S5 = ${((get('S5')?.rps ?? NaN) / ceiling * 100).toFixed(0)}% of the hash ceiling (target ≥ 90%); ` +
-    `S6 p99 = ${((get('S6')?.p99 ?? NaN) / (get('S1')?.p99 ?? NaN)).toFixed(1)}× S1 p99 (target ≤ 3×); S8 = ${((get('S8')?.rps ?? NaN) / cores).toFixed(0)} refreshes/s per core (target ≥ 1,000).`)
-  console.log(`S2p (personal access token) = ${((get('S2p')?.rps ?? NaN) / (get('S2')?.rps ?? NaN) * 100).toFixed(0)}% of S2 (access token) in this run (target ≥ 90%); p99 ${get('S2p')?.p99.toFixed(2) ?? '?'} vs ${get('S2')?.p99.toFixed(2) ?? '?'} ms.`)
-  const scale = rows.filter(r => r.id.startsWith('S9'))
+  if (Number.isFinite(hashMs)) console.log(`| R2 | one argon2id hash (m=19456, t=2, p=1) | ${ceiling.toFixed(0)} (ceiling: ${cores} cores ÷ hash) | ${hashMs.toFixed(1)} | | | |`)
+
   const served = rows.filter(r => r.id.startsWith('S'))
-  const peak = (list: Row[]) => Math.max(...list.map(r => r.rssMb ?? NaN)).toFixed(0)
-  if (scale.length > 0) console.log(`S9: worst listing p99 at scale, 4 connections: ${Math.max(...scale.filter(r => r.id !== 'S9.0').map(r => r.p99)).toFixed(1)} ms (target < 20 ms).`)
-  // S8 runs after the login scenarios, while their hashing threads (and argon2 memory) are still alive.
-  const reads = served.filter(r => ['S1', 'S2', 'S2p', 'S3', 'S4'].includes(r.id) || r.id.startsWith('S9'))
-  console.log(`Server peak RSS: ${peak(reads)} MB serving reads and task writes (S1–S4, S9), ${peak(served)} MB in all, with logins (target < 150 MB).`)
+  const reads = served.filter(r => ['S0', 'S1', 'S2', 'S2p', 'S3', 'S4'].includes(r.id) || r.id.startsWith('S9'))
+  const peak = (list: Row[]) => Math.max(...list.map(r => r.rssMb ?? NaN))
+  const rssLimit = embedded ? 300 : 150
+  const verdict = (ok: boolean, ...ids: string[]) => ids.some(id => !get(id)) ? 'not run' : ids.some(id => Number.isNaN(rps(id))) ? 'failed' : ok ? 'met' : 'missed'
+  const ratio = (id: string, of: string) => rps(id) / rps(of)
+  const vs = (id: string, of: string) => `${pct(ratio(id, of))} (${n0(rps(id))} vs ${n0(rps(of))} req/s)`
+  const targets: Array<[string, string, string]> = [
+    ['S0 ≥ 60% of R0 (/healthz against a bare route)', vs('S0', 'R0'), verdict(ratio('S0', 'R0') >= 0.6, 'S0', 'R0')],
+    ['S1 ≥ 70% of R1', vs('S1', 'R1'), verdict(ratio('S1', 'R1') >= 0.7, 'S1', 'R1')],
+    ['S2 ≥ 70% of R1', vs('S2', 'R1'), verdict(ratio('S2', 'R1') >= 0.7, 'S2', 'R1')],
+    ['S4 ≥ 70% of R3 (a page of 100)', vs('S4', 'R3'), verdict(ratio('S4', 'R3') >= 0.7, 'S4', 'R3')],
+    ['S5 ≥ 90% of R2 (cores ÷ hash time)', `${pct(rps('S5') / ceiling)} (${n0(rps('S5'))} vs ${n0(ceiling)} logins/s)`, verdict(rps('S5') / ceiling >= 0.9, 'S5')],
+    ['S8 ≥ 1,000 refreshes/s per core', `${n0(rps('S8') / cores)} per core (${n0(rps('S8'))}/s on ${cores} cores)`, verdict(rps('S8') / cores >= 1000, 'S8')],
+    [`peak RSS < ${rssLimit} MB with logins in the mix`, `${n0(peak(served))} MB in all${reads.length > 0 ? `; ${n0(peak(reads))} MB serving reads and task writes (S0–S4, S9)` : ''}`, served.length === 0 ? 'not run' : peak(served) < rssLimit ? 'met' : 'missed'],
+    ['S2p (personal access token) within 10% of S2', `${vs('S2p', 'S2')}; p99 ${get('S2p')?.p99.toFixed(2) ?? '?'} vs ${get('S2')?.p99.toFixed(2) ?? '?'} ms`, verdict(ratio('S2p', 'S2') >= 0.9, 'S2p', 'S2')],
+    ['S6 p99 ≤ 3× S1 p99 (round one)', `${((get('S6')?.p99 ?? NaN) / (get('S1')?.p99 ?? NaN)).toFixed(1)}×`, verdict((get('S6')?.p99 ?? NaN) <= 3 * (get('S1')?.p99 ?? NaN), 'S6', 'S1')]
+  ]
+  const scale = rows.filter(r => r.id.startsWith('S9.') && r.id !== 'S9.0')
+  if (scale.length > 0) {
+    const worst = Math.max(...scale.map(r => r.p99))
+    targets.push(['S9 listings at scale, 4 connections: p99 < 20 ms (round one)', `worst ${worst.toFixed(1)} ms`, worst < 20 ? 'met' : 'missed'])
+  }
+  for (const id of ['S10', 'S11']) {
+    const r = get(id)
+    if (r) targets.push([`${id} ${r.what}: new path, no ratio target`, `${n0(r.rps)} req/s, p99 ${r.p99.toFixed(1)} ms, ${r.non2xx} failed`, r.non2xx === 0 ? '—' : 'FAILURES'])
+  }
+  console.log(`\n### Targets (issue 15): ${label}\n`)
+  console.log('| target | this run | |')
+  console.log('|---|---|---|')
+  for (const [what, value, result] of targets) console.log(`| ${what} | ${result === 'not run' ? '—' : value} | ${result} |`)
 }
 
 async function withServices<T> (job: (env: Record<string, string>) => Promise<T>): Promise<T> {
@@ -277,18 +524,27 @@ async function withServices<T> (job: (env: Record<string, string>) => Promise<T>
   }
 }
 
+/** The reference app as JavaScript beside the build: transpiled alone (npm run typecheck checks it), its `../src/` imports pointed at dist/. */
+function compileReference (): void {
+  const source = readFileSync(join(root, 'scripts/bench-reference.ts'), 'utf8')
+  const { outputText } = ts.transpileModule(source, { fileName: 'bench-reference.ts', compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true } })
+  writeFileSync(referenceJs, outputText.replaceAll('from \'../src/', 'from \'./'))
+}
+
 const build = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' })
 if (build.status !== 0) process.exit(1)
+compileReference()
 
 try {
-  console.log(`# TaskFlow benchmark — ${new Date().toISOString()}, ${availableParallelism()} cores, Node ${process.version}, wrk ${connections} connections, ${seconds} s per scenario`)
+  console.log(`# TaskFlow benchmark — ${new Date().toISOString()}, ${cores} cores, Node ${process.version}, wrk ${connections} connections, ${seconds} s per scenario, ${finiteRequests.toLocaleString('en')} requests per finite scenario`)
   const dataDir = mkdtempSync(join(work, 'data-'))
   const embedded = await benchmark('embedded', { DATA_DIR: dataDir })
-  print('embedded (PGlite + in-process store)', embedded.rows, embedded.hashMs)
+  print('embedded (PGlite + in-process store)', embedded.rows, embedded.hashMs, true)
   if (process.env.DATABASE_URL && process.env.REDIS_URL) {
     const services = await withServices(env => benchmark('services', env))
-    print('PostgreSQL + Redis', services.rows, services.hashMs)
+    print('PostgreSQL + Redis', services.rows, services.hashMs, false)
   }
 } finally {
   rmSync(work, { recursive: true, force: true })
+  rmSync(referenceJs, { force: true })
 }

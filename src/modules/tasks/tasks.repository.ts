@@ -1,9 +1,10 @@
 import { and, asc, desc, eq, gt, isNotNull, isNull, lt, or, sql, type SQL } from 'drizzle-orm'
 import type { PgColumn } from 'drizzle-orm/pg-core'
-import { prepared, type Db } from '../../core/db.js'
+import { prepared, rawRows, type Db } from '../../core/db.js'
 import { likePattern } from '../../core/sql.js'
 import { invalidCursor, type Cursors, type CursorScope, type Page } from '../../core/pagination.js'
-import { tasksTable, type NewTaskRow, type TaskRow } from './tasks.table.js'
+import { TASK_JSON } from './tasks.json.js'
+import { TASK_PRIORITIES, tasksTable, type NewTaskRow, type TaskRow } from './tasks.table.js'
 import type { SortKey } from './tasks.schemas.js'
 
 /** A task list query after parsing: filters, sort key and direction, page size and cursor. */
@@ -34,15 +35,21 @@ const SORT_COLUMNS: Record<SortKey, PgColumn> = {
 
 type KeyValue = string | number | null
 
-function keyOf (row: TaskRow, sort: SortKey): KeyValue {
+/** The fields of a task's JSON that a cursor's position is made of (timestamps as toISOString() writes them). */
+type TaskJsonKeys = Pick<TaskRow, 'id' | 'title' | 'priority'> & { created_at: string, updated_at: string, due_at: string | null }
+
+/** The sort key of a listed task, as the cursor carries it; priority_rank is the priority's index (tasks.table.ts). */
+function keyOf (task: TaskJsonKeys, sort: SortKey): KeyValue {
   switch (sort) {
-    case 'priority': return row.priority_rank
-    case 'title': return row.title
-    case 'created_at': return row.created_at.toISOString()
-    case 'updated_at': return row.updated_at.toISOString()
-    case 'due_at': return row.due_at?.toISOString() ?? null
+    case 'priority': return TASK_PRIORITIES.indexOf(task.priority)
+    case 'title': return task.title
+    case 'created_at': return task.created_at
+    case 'updated_at': return task.updated_at
+    case 'due_at': return task.due_at
   }
 }
+
+const cursorOf = (cursors: Cursors, query: TaskListQuery, last: TaskJsonKeys): string => cursors.seal(scopeOf(query), [keyOf(last, query.sort), last.id])
 
 /** Everything a cursor is bound to: the list, each filter and the sort (API.md, Conventions). */
 function scopeOf (query: TaskListQuery): CursorScope {
@@ -113,9 +120,11 @@ export const tasksRepository = {
    * One page, by keyset pagination on (sort key, id): rows inserted between pages are never skipped
    * or repeated. Tasks without due_at sort last in both directions, so that sort reads the dated rows
    * first and then the undated ones, each an index range scan. The cursor is sealed by `cursors` and
-   * bound to the list, filters and sort; a foreign one is 400 `invalid_cursor`.
+   * bound to the list, filters and sort; a foreign one is 400 `invalid_cursor`. Each item of `data` is
+   * one task's JSON text as PostgreSQL writes it (see TASK_JSON in tasks.json.ts): byte for byte what
+   * the TaskView serializer writes for the same row.
    */
-  async list (db: Db, query: TaskListQuery, cursors: Cursors): Promise<Page<TaskRow>> {
+  async list (db: Db, query: TaskListQuery, cursors: Cursors): Promise<Page<string>> {
     const { sort, descending, limit } = query
     const column = SORT_COLUMNS[sort]
     const filters: Array<SQL | undefined> = [
@@ -130,13 +139,15 @@ export const tasksRepository = {
     const after = query.cursor ? parseCursor(cursors, query, query.cursor) : undefined
     const cmp = descending ? lt : gt
     const order = descending ? desc : asc
-    const fetch = (where: Array<SQL | undefined>, orderBy: SQL[], n: number) =>
-      db.select().from(tasksTable).where(and(...filters, ...where)).orderBy(...orderBy).limit(n)
+    const fetch = async (where: Array<SQL | undefined>, orderBy: SQL[], n: number): Promise<string[]> => {
+      const rows = await rawRows<{ json: string }>(db, sql`select ${TASK_JSON} from ${tasksTable} where ${and(...filters, ...where) ?? sql`true`} order by ${sql.join(orderBy, sql`, `)} limit ${n}`)
+      return rows.map(row => row.json)
+    }
     const beyond = (key: KeyValue, id: string) => descending
       ? sql`(${column}, ${tasksTable.id}) < (${toDb(sort, key)}, ${id})`
       : sql`(${column}, ${tasksTable.id}) > (${toDb(sort, key)}, ${id})`
 
-    let rows: TaskRow[]
+    let rows: string[]
     if (sort !== 'due_at') {
       rows = await fetch([after ? beyond(after.key, after.id) : undefined], [order(column), order(tasksTable.id)], limit + 1)
     } else {
@@ -154,7 +165,7 @@ export const tasksRepository = {
     const last = data.at(-1)
     return {
       data,
-      next_cursor: hasMore && last ? cursors.seal(scopeOf(query), [keyOf(last, sort), last.id]) : null
+      next_cursor: hasMore && last !== undefined ? cursorOf(cursors, query, JSON.parse(last) as TaskJsonKeys) : null
     }
   }
 }

@@ -59,12 +59,12 @@ function jsonObjectSql (fields: typeof TASK_JSON_FIELDS): string {
 }
 
 /**
- * The select list of one task's JSON text (column `json`), built by PostgreSQL from the row of
- * `tasks` in the FROM clause: the TaskView serializer's output for that row, byte for byte
- * (tasks.json.test.ts compares them). Text, so that neither driver parses it back into objects; it
- * is computed only for the rows the query returns, after ORDER BY and LIMIT.
+ * One task's JSON text, built by PostgreSQL from the row of `tasks` in the FROM clause: the TaskView
+ * serializer's output for that row, byte for byte (tasks.json.test.ts compares them). Text, so that
+ * neither driver parses it back into objects; it is computed only for the rows the query returns,
+ * after ORDER BY and LIMIT.
  */
-export const TASK_JSON = sql.raw(`${jsonObjectSql(TASK_JSON_FIELDS)} as json`)
+export const TASK_JSON = sql<string>`${sql.raw(jsonObjectSql(TASK_JSON_FIELDS))}`
 
 /** The body of a page whose items are JSON text already: `{"data":[…],"next_cursor":…}` (Page(TaskView)). */
 export function pageJson (page: Page<string>): string {

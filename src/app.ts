@@ -217,7 +217,7 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   await app.register(tokensModule, { prefix: '/v1/users/me/tokens', tokens, authenticate })
   await app.register(identitiesModule, { prefix: '/v1/users/me', identities, authenticate })
   await app.register(tasksModule, { prefix: '/v1/tasks', tasks, authenticate, publicUrl: config.http.publicUrl })
-  await app.register(adminModule, { prefix: '/v1/admin', admin, authenticate })
+  await app.register(adminModule, { prefix: '/v1/admin', admin, authenticate, publicUrl: config.http.publicUrl })
   await app.register(accountModule, { account, authenticate, forgotLimit })
   return app
 }

@@ -15,6 +15,14 @@ export function nextPageUrl (publicUrl: string, requestUrl: string, nextCursor: 
   return url.href
 }
 
+/**
+ * The `Link` header value of a page with a next cursor: `<absolute URL of the next page>; rel="next"`
+ * (RFC 8288 §3). For routes that send a page already serialized, which the hook below never sees.
+ */
+export function nextPageLink (publicUrl: string, requestUrl: string, nextCursor: string): string {
+  return `<${nextPageUrl(publicUrl, requestUrl, nextCursor)}>; rel="next"`
+}
+
 function nextCursorOf (payload: unknown): string | undefined {
   if (typeof payload !== 'object' || payload === null || !('next_cursor' in payload) || !('data' in payload)) return undefined
   const { next_cursor: next, data } = payload as { next_cursor: unknown, data: unknown }
@@ -24,13 +32,14 @@ function nextCursorOf (payload: unknown): string | undefined {
 /**
  * Every page (`{data: [...], next_cursor}`) answered with a next cursor also carries
  * `Link: <absolute URL of the next page>; rel="next"` (RFC 8288 §3, API.md Conventions), whichever
- * route sent it: list routes need do nothing.
+ * route sent it: list routes need do nothing. (Fastify runs no preSerialization hook for a payload
+ * that is a string already: a route that sends one sets the header itself, with nextPageLink.)
  */
 export function registerPageLinks (app: FastifyInstance, { publicUrl }: { publicUrl: string }): void {
   // Callback style: no promise per response on this hot path.
   app.addHook('preSerialization', (req, reply, payload: unknown, done) => {
     const next = reply.statusCode === 200 ? nextCursorOf(payload) : undefined
-    if (next !== undefined) reply.header('link', `<${nextPageUrl(publicUrl, req.url, next)}>; rel="next"`)
+    if (next !== undefined) reply.header('link', nextPageLink(publicUrl, req.url, next))
     done(null, payload)
   })
 }

@@ -3,7 +3,7 @@ import { principal } from '../../core/http/authenticate.js'
 import { requestMeta } from '../../core/http/request-meta.js'
 import { bearerSecurity as security } from '../../core/http/openapi.js'
 import { IdParams, NoContent, Problem } from '../../core/schemas.js'
-import { TaskPage } from '../tasks/index.js'
+import { sendTaskPage, TaskPage } from '../tasks/index.js'
 import { UserView } from '../users/index.js'
 import { AuditPage, AuditQuery, AuditVerifyResult } from '../audit/index.js'
 import { TokenPage, TokenPageQuery } from '../tokens/index.js'
@@ -13,7 +13,7 @@ import type { AdminService } from './admin.service.js'
 const errors = { 400: Problem, 401: Problem, 403: Problem }
 
 /** `/v1/admin/*` routes: schemas and one service call each; the admin role is enforced by the module (index.ts). */
-export const adminRoutes: FastifyPluginAsyncTypebox<{ admin: AdminService }> = async (app, { admin }) => {
+export const adminRoutes: FastifyPluginAsyncTypebox<{ admin: AdminService, publicUrl: string }> = async (app, { admin, publicUrl }) => {
   app.get('/users', {
     schema: { tags: ['admin'], operationId: 'listUsers', summary: 'List users', security, querystring: AdminUserQuery, response: { 200: UserPage, ...errors } }
   }, async (req) => admin.listUsers(req.query))
@@ -53,7 +53,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ admin: AdminService }> = a
 
   app.get('/tasks', {
     schema: { tags: ['admin'], operationId: 'listAllTasks', summary: 'List anyone\'s tasks', security, querystring: AdminTaskQuery, response: { 200: TaskPage, ...errors } }
-  }, async (req) => admin.listTasks(req.query))
+  }, async (req, reply) => sendTaskPage(reply, publicUrl, await admin.listTasks(req.query)))
 
   app.get('/audit-events', {
     schema: { tags: ['admin'], operationId: 'listAuditEvents', summary: 'The audit log, newest first', security, querystring: AuditQuery, response: { 200: AuditPage, ...errors } }

@@ -5,6 +5,7 @@ import { ifNoneMatchHolds } from '../../core/http/conditional.js'
 import { bearerSecurity as security } from '../../core/http/openapi.js'
 import { NoContent, Problem } from '../../core/schemas.js'
 import { TaskInput, TaskPage, TaskParams, TaskPatch, TaskQuery, TaskView } from './tasks.schemas.js'
+import { sendTaskPage } from './tasks.json.js'
 import { etagOf, type TasksService } from './tasks.service.js'
 
 const IfMatch = Type.Object({ 'if-match': Type.Optional(Type.String({ maxLength: 512, description: 'ETag from a GET: the change only applies to that version (else 412)' })) })
@@ -28,7 +29,7 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<{ tasks: TasksService, publi
     prefixTrailingSlash: 'no-slash',
     config: { auth: { scope: 'tasks:read' } },
     schema: { tags: ['tasks'], operationId: 'listTasks', summary: 'List your tasks (filters, sort, cursor pagination)', security, querystring: TaskQuery, response: { 200: TaskPage, 400: Problem, 401: Problem } }
-  }, async (req) => tasks.list(principal(req), req.query))
+  }, async (req, reply) => sendTaskPage(reply, publicUrl, await tasks.list(principal(req), req.query)))
 
   app.get('/:id', {
     config: { auth: { scope: 'tasks:read' } },

@@ -119,12 +119,13 @@ export function createTasksService ({ db, clock, cursors }: TasksDeps) {
       if (!deleted && ifMatch !== undefined) throw preconditionFailed()
     },
 
-    list (actor: Actor, query: TaskQuery): Promise<Page<TaskRow>> {
+    /** A page of the actor's tasks, each item its JSON text (see tasksRepository.list). */
+    list (actor: Actor, query: TaskQuery): Promise<Page<string>> {
       return tasksRepository.list(db, { ...toListQuery(query, 'tasks'), ownerId: actor.userId }, cursors)
     },
 
-    /** Admin: anyone's tasks, optionally one owner's. */
-    listAll (query: TaskQuery & { owner_id?: string | undefined }): Promise<Page<TaskRow>> {
+    /** Admin: anyone's tasks, optionally one owner's; items as in `list`. */
+    listAll (query: TaskQuery & { owner_id?: string | undefined }): Promise<Page<string>> {
       return tasksRepository.list(db, toListQuery(query, 'admin.tasks'), cursors)
     },
 

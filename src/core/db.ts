@@ -1,3 +1,7 @@
+import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import { sql, type SQL } from 'drizzle-orm'
@@ -26,6 +30,33 @@ export interface DbOptions {
   loadDataDir?: Blob | undefined
 }
 
+/**
+ * PostgreSQL settings for the embedded database, added to PGlite's own start parameters on every
+ * start. PGlite keeps PostgreSQL's shared memory inside its WebAssembly heap and touches all of it
+ * at start, and a WebAssembly memory never shrinks: PostgreSQL's default shared_buffers (128 MB)
+ * was 120 MB of the embedded server's resident memory from its first second. 16 MB holds the hot
+ * pages of a zero-setup database many times over; a page it misses is a read from the operating
+ * system's file cache. See docs/benchmarks.md, Memory.
+ */
+export const PGLITE_SETTINGS = ['shared_buffers=16MB'] as const
+
+/**
+ * Runs PGlite's initdb for `dataDir` in a child process (pglite-initdb.js) and waits for it: its
+ * transient memory then leaves with that process instead of staying in the server's heap. Throws
+ * an Error carrying the child's stderr when it fails.
+ */
+async function initDataDir (dataDir: string, startParams: readonly string[]): Promise<void> {
+  const script = fileURLToPath(new URL('./pglite-initdb.js', import.meta.url))
+  const child = spawn(process.execPath, [script, dataDir, JSON.stringify(startParams)], { stdio: ['ignore', 'ignore', 'pipe'] })
+  let stderr = ''
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject)
+    child.once('close', resolve)
+  })
+  if (code !== 0) throw new Error(`cannot initialise the embedded database in ${dataDir}: ${stderr.trim() || `initdb exited with ${code}`}`)
+}
+
 /** Opens the database named by `options` (node-postgres pool or PGlite). Throws when PostgreSQL is unreachable or the data directory is locked (DataDirLockedError). */
 export async function createDb (options: DbOptions): Promise<Database> {
   if (options.url) {
@@ -52,7 +83,9 @@ export async function createDb (options: DbOptions): Promise<Database> {
     const [{ PGlite }, { pg_trgm: pgTrgm }, { drizzle: drizzlePglite }] = await Promise.all([
       import('@electric-sql/pglite'), import('@electric-sql/pglite/contrib/pg_trgm'), import('drizzle-orm/pglite')
     ])
-    const client = await PGlite.create({ dataDir: options.dataDir, loadDataDir: options.loadDataDir, extensions: { pg_trgm: pgTrgm } })
+    const startParams = [...PGlite.defaultStartParams, ...PGLITE_SETTINGS.flatMap(setting => ['-c', setting])]
+    if (options.dataDir && !options.loadDataDir && !existsSync(join(options.dataDir, 'PG_VERSION'))) await initDataDir(options.dataDir, startParams)
+    const client = await PGlite.create({ dataDir: options.dataDir, loadDataDir: options.loadDataDir, extensions: { pg_trgm: pgTrgm }, startParams })
     const db = drizzlePglite(client, { schema }) as unknown as Db
     return {
       db,

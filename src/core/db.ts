@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { setFlagsFromString } from 'node:v8'
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import { sql, type SQL } from 'drizzle-orm'
@@ -41,13 +42,29 @@ export interface DbOptions {
 export const PGLITE_SETTINGS = ['shared_buffers=16MB'] as const
 
 /**
+ * V8 compiles PGlite's WebAssembly (PostgreSQL, 9 MB) with its baseline compiler, Liftoff, and by
+ * default recompiles the busiest functions with TurboFan in background threads. Those
+ * recompilations peak at ~90 MB of compiler memory that the C heap keeps afterwards: 50-90 MB of the
+ * embedded server's RSS, at a time that varied from run to run. Liftoff's code is slower: the embedded
+ * server spends 6-14% more CPU per request and serves 6-18% fewer requests per second (S1-S4 in
+ * alternating runs; docs/benchmarks.md, Memory). The embedded path is for zero-setup use; a server
+ * that needs throughput runs on PostgreSQL. Process-wide, so set on the embedded path only,
+ * before PGlite compiles (the other WebAssembly in Node is undici's small HTTP parser). Node keeps
+ * V8's flags writable after start (v8.setFlagsFromString).
+ */
+function useLiftoffOnly (): void {
+  setFlagsFromString('--liftoff-only')
+}
+
+/**
  * Runs PGlite's initdb for `dataDir` in a child process (pglite-initdb.js) and waits for it: its
  * transient memory then leaves with that process instead of staying in the server's heap. Throws
  * an Error carrying the child's stderr when it fails.
  */
 async function initDataDir (dataDir: string, startParams: readonly string[]): Promise<void> {
   const script = fileURLToPath(new URL('./pglite-initdb.js', import.meta.url))
-  const child = spawn(process.execPath, [script, dataDir, JSON.stringify(startParams)], { stdio: ['ignore', 'ignore', 'pipe'] })
+  // Liftoff only there too (see useLiftoffOnly): initdb's peak 740 → 670 MB, and 6 → 4 s.
+  const child = spawn(process.execPath, ['--liftoff-only', script, dataDir, JSON.stringify(startParams)], { stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
   const code = await new Promise<number | null>((resolve, reject) => {
@@ -79,6 +96,7 @@ export async function createDb (options: DbOptions): Promise<Database> {
   }
   const release = options.dataDir ? lockDataDir(options.dataDir) : () => {}
   try {
+    useLiftoffOnly()
     // Loaded only on the embedded path: a server on PostgreSQL never loads PGlite.
     const [{ PGlite }, { pg_trgm: pgTrgm }, { drizzle: drizzlePglite }] = await Promise.all([
       import('@electric-sql/pglite'), import('@electric-sql/pglite/contrib/pg_trgm'), import('drizzle-orm/pglite')

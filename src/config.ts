@@ -38,7 +38,7 @@ export const EnvSchema = Type.Object({
   MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, default: 1000 }),
   PASSWORD_MIN_LENGTH: Type.Integer({ minimum: 8, maximum: 128, default: 8 }),
   PASSWORD_REQUIRE_CHARACTER_CLASSES: Type.Optional(Bool),
-  HASH_CONCURRENCY: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })), // unset: cores + 1
+  HASH_CONCURRENCY: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })), // unset: cores
   HASH_QUEUE_LIMIT: Type.Integer({ minimum: 0, maximum: 10000, default: 32 }),
   METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16 })),
   CORS_ORIGINS: Type.Optional(Type.String()),
@@ -280,9 +280,10 @@ export function loadConfig (source: Record<string, string | undefined>): Config 
     passwords: Object.freeze({
       minLength: e.PASSWORD_MIN_LENGTH,
       requireCharacterClasses: e.PASSWORD_REQUIRE_CHARACTER_CLASSES === 'true',
-      // One more hashing thread than cores: the CPU never waits while a finished hash hands over to
-      // the next (+10% logins/s on 2 cores); the threads' low priority keeps reads first.
-      hashConcurrency: e.HASH_CONCURRENCY ?? availableParallelism() + 1,
+      // One hashing thread per core, each holding its next hash ready, so no core waits between two
+      // hashes; a third thread on 2 cores gained nothing and cost ~30 MB at peak (its isolate and its
+      // hash's 19 MiB; docs/benchmarks.md, Memory). The threads' low priority keeps reads first.
+      hashConcurrency: e.HASH_CONCURRENCY ?? availableParallelism(),
       hashQueueLimit: e.HASH_QUEUE_LIMIT
     }),
     rateLimit: Object.freeze({

@@ -1,3 +1,8 @@
+import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { setFlagsFromString } from 'node:v8'
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import { sql, type SQL } from 'drizzle-orm'
@@ -26,6 +31,49 @@ export interface DbOptions {
   loadDataDir?: Blob | undefined
 }
 
+/**
+ * PostgreSQL settings for the embedded database, added to PGlite's own start parameters on every
+ * start. PGlite keeps PostgreSQL's shared memory inside its WebAssembly heap and touches all of it
+ * at start, and a WebAssembly memory never shrinks: PostgreSQL's default shared_buffers (128 MB)
+ * was 120 MB of the embedded server's resident memory from its first second. 16 MB holds the hot
+ * pages of a zero-setup database many times over; a page it misses is a read from the operating
+ * system's file cache. See docs/benchmarks.md, Memory.
+ */
+export const PGLITE_SETTINGS = ['shared_buffers=16MB'] as const
+
+/**
+ * V8 compiles PGlite's WebAssembly (PostgreSQL, 9 MB) with its baseline compiler, Liftoff, and by
+ * default recompiles the busiest functions with TurboFan in background threads. Those
+ * recompilations peak at ~90 MB of compiler memory that the C heap keeps afterwards: 50-90 MB of the
+ * embedded server's RSS, at a time that varied from run to run. Liftoff's code is slower: the embedded
+ * server spends 6-14% more CPU per request and serves 6-18% fewer requests per second (S1-S4 in
+ * alternating runs; docs/benchmarks.md, Memory). The embedded path is for zero-setup use; a server
+ * that needs throughput runs on PostgreSQL. Process-wide, so set on the embedded path only,
+ * before PGlite compiles (the other WebAssembly in Node is undici's small HTTP parser). Node keeps
+ * V8's flags writable after start (v8.setFlagsFromString).
+ */
+function useLiftoffOnly (): void {
+  setFlagsFromString('--liftoff-only')
+}
+
+/**
+ * Runs PGlite's initdb for `dataDir` in a child process (pglite-initdb.js) and waits for it: its
+ * transient memory then leaves with that process instead of staying in the server's heap. Throws
+ * an Error carrying the child's stderr when it fails.
+ */
+async function initDataDir (dataDir: string, startParams: readonly string[]): Promise<void> {
+  const script = fileURLToPath(new URL('./pglite-initdb.js', import.meta.url))
+  // Liftoff only there too (see useLiftoffOnly): initdb's peak 740 → 670 MB, and 6 → 4 s.
+  const child = spawn(process.execPath, ['--liftoff-only', script, dataDir, JSON.stringify(startParams)], { stdio: ['ignore', 'ignore', 'pipe'] })
+  let stderr = ''
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject)
+    child.once('close', resolve)
+  })
+  if (code !== 0) throw new Error(`cannot initialise the embedded database in ${dataDir}: ${stderr.trim() || `initdb exited with ${code}`}`)
+}
+
 /** Opens the database named by `options` (node-postgres pool or PGlite). Throws when PostgreSQL is unreachable or the data directory is locked (DataDirLockedError). */
 export async function createDb (options: DbOptions): Promise<Database> {
   if (options.url) {
@@ -48,11 +96,14 @@ export async function createDb (options: DbOptions): Promise<Database> {
   }
   const release = options.dataDir ? lockDataDir(options.dataDir) : () => {}
   try {
+    useLiftoffOnly()
     // Loaded only on the embedded path: a server on PostgreSQL never loads PGlite.
     const [{ PGlite }, { pg_trgm: pgTrgm }, { drizzle: drizzlePglite }] = await Promise.all([
       import('@electric-sql/pglite'), import('@electric-sql/pglite/contrib/pg_trgm'), import('drizzle-orm/pglite')
     ])
-    const client = await PGlite.create({ dataDir: options.dataDir, loadDataDir: options.loadDataDir, extensions: { pg_trgm: pgTrgm } })
+    const startParams = [...PGlite.defaultStartParams, ...PGLITE_SETTINGS.flatMap(setting => ['-c', setting])]
+    if (options.dataDir && !options.loadDataDir && !existsSync(join(options.dataDir, 'PG_VERSION'))) await initDataDir(options.dataDir, startParams)
+    const client = await PGlite.create({ dataDir: options.dataDir, loadDataDir: options.loadDataDir, extensions: { pg_trgm: pgTrgm }, startParams })
     const db = drizzlePglite(client, { schema }) as unknown as Db
     return {
       db,

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
 import { Piscina } from 'piscina'
 import { ServiceUnavailableError, ValidationError } from '../../core/errors.js'
 import { textProblem } from '../../core/http/validation.js'
@@ -32,21 +33,49 @@ export function normalizePassword (password: string): string {
   return password.normalize('NFC')
 }
 
+/** piscina's load-balancer function (its type is not exported by name). */
+type LoadBalancer = NonNullable<NonNullable<ConstructorParameters<typeof Piscina>[0]>['loadBalancer']>
+
+/**
+ * piscina's placement of a task: an idle thread first; while the pool may still grow, a new thread
+ * (returning none makes piscina start one) rather than a place behind a busy one; otherwise a thread
+ * with one hash running, which starts the next the moment it finishes, with no round trip through the
+ * event loop (`concurrentTasksPerWorker: 2`). `threads` is the pool's maxThreads.
+ */
+function idleThenNewThenNext (threads: number): LoadBalancer {
+  return (_task, workers) => {
+    let next = null
+    for (const worker of workers) {
+      if (worker.currentUsage === 0) return worker
+      if (worker.currentUsage < 2 && (!next || worker.currentUsage < next.currentUsage)) next = worker
+    }
+    return workers.length < threads ? null : next
+  }
+}
+
 /**
  * Hashes and verifies passwords in `concurrency` worker threads of lowered CPU priority (never on the
- * event loop; see password-worker.js), through piscina's bounded queue: at most `concurrency` hashes run
- * at once and at most `queueLimit` wait; the rest are refused at once with ServiceUnavailableError
- * (503), so a flood turns into fast refusals instead of memory growth and long waits. `close()` ends the threads.
+ * event loop; see password-worker.cjs), through piscina's bounded queue: at most `concurrency` hashes
+ * run at once, each thread holds the next one ready (so that no core waits for the event loop between
+ * two hashes), and at most `queueLimit` more wait; the rest are refused at once with
+ * ServiceUnavailableError (503), so a flood turns into fast refusals instead of memory growth and long
+ * waits. Each running hash holds its argon2 memory (19 MiB) and each thread ~10 MB: `concurrency`
+ * sets the hasher's peak memory (docs/benchmarks.md, Memory). `close()` ends the threads.
  */
 export async function createPasswordHasher (options: { concurrency: number, queueLimit: number }) {
   const pool = new Piscina<PasswordTask, string | boolean>({
-    filename: new URL('./password-worker.js', import.meta.url).href,
+    // A path, not a URL: piscina require()s a path, and imports (an ES module loader per thread) a URL.
+    filename: fileURLToPath(new URL('./password-worker.cjs', import.meta.url)),
     // Threads start with the first hash and end after a minute without one: each holds ~10 MB, and
     // its argon2 memory (19 MiB per hash) goes back to the system with it.
     minThreads: 0,
     maxThreads: options.concurrency,
+    concurrentTasksPerWorker: 2,
+    loadBalancer: idleThenNewThenNext(options.concurrency),
     idleTimeout: 60_000,
-    maxQueue: options.queueLimit
+    maxQueue: options.queueLimit,
+    // No run/wait-time histograms (nothing reads them; ~0.5 MB each).
+    recordTiming: false
   })
   let inFlight = 0 // tasks handed to the pool and not settled: running plus queued
   /** One task on the pool; a full queue is a 503 (piscina rejects with a plain Error). */
@@ -89,8 +118,11 @@ export async function createPasswordHasher (options: { concurrency: number, queu
     return { ok, needsRehash: ok && outdated }
   }
 
-  /** Hashes running in a thread and waiting in the queue now (the password_hash_queue_depth gauge). */
-  const depth = () => ({ running: Math.max(0, inFlight - pool.queueSize), waiting: pool.queueSize })
+  /** Hashes running in a thread and waiting (in the queue or ready in a thread) now (the password_hash_queue_depth gauge). */
+  const depth = () => {
+    const running = Math.min(Math.max(0, inFlight - pool.queueSize), options.concurrency)
+    return { running, waiting: inFlight - running }
+  }
 
   /**
    * Checks `password` in NFC; when it is not already NFC and that fails, also as received, because

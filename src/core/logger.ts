@@ -86,18 +86,18 @@ export function loggerOptions (level: string): Exclude<FastifyServerOptions['log
 type LevelName = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace'
 type ChildOptions = Parameters<FastifyBaseLogger['child']>[1]
 
-/**
- * A request's logger that makes its pino child (with the `reqId` binding) only when a line is first
- * written at an enabled level: pino redacts a child's bindings when it is made, which costs more than
- * a small route's own work, and most requests write nothing at levels above `info`.
- * Lines, bindings and redaction are exactly those of `parent.child(bindings, options)`.
- */
 /** pino's `isLevelEnabled`; a logger without one (not pino) is taken to write every level. */
 function enabled (logger: FastifyBaseLogger, level: string): boolean {
   const check = (logger as FastifyBaseLogger & { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled
   return check === undefined || check.call(logger, level)
 }
 
+/**
+ * A request's logger that makes its pino child (with the `reqId` binding) only when a line is first
+ * written at an enabled level: pino redacts a child's bindings when it is made, which costs more than
+ * a small route's own work, and most requests write nothing at levels above `info`.
+ * Lines, bindings and redaction are exactly those of `parent.child(bindings, options)`.
+ */
 class LazyChildLogger {
   #child: FastifyBaseLogger | undefined
   readonly #parent: FastifyBaseLogger

@@ -163,5 +163,10 @@ describe(`HTTP hardening [${storageLabel}]`, () => {
     const { app } = await buildTestApp(t)
     const res = await app.inject({ method: 'GET', url: '/healthz', headers: { origin: 'https://app.example.com' } })
     assert.equal(res.headers['access-control-allow-origin'], undefined)
+    // Nothing varies by Origin then; a preflight is a method the path does not have, and grants nothing.
+    assert.equal(res.headers.vary, undefined)
+    const preflight = await app.inject({ method: 'OPTIONS', url: '/v1/tasks', headers: { origin: 'https://app.example.com', 'access-control-request-method': 'PATCH' } })
+    assert.equal(preflight.statusCode, 405)
+    assert.equal(Object.keys(preflight.headers).filter(h => h.startsWith('access-control-')).length, 0)
   })
 })

@@ -41,6 +41,20 @@ export async function registerHardening (app: FastifyInstance, { corsOrigins, ma
   const securityHeaders = capturedHelmetHeaders()
   // Set on Fastify's reply (not the raw response): Fastify then writes every header in one writeHead.
   app.addHook('onRequest', (_req, reply, done) => { reply.headers(securityHeaders); done() })
+  // With no allowed origin (the default) there is nothing for CORS to do: no answer varies by Origin
+  // and no Access-Control-* header is ever sent, so the plugin (a hook on every request) is left out.
+  if (corsOrigins.length > 0) await registerCors(app, corsOrigins)
+  if (maxEventLoopDelayMs === 0) return
+  await app.register(underPressure, {
+    // Delay, not utilisation: a busy server (and embedded PGlite, which runs on the main thread) is
+    // near 100% utilised while still answering promptly; a second-long stall is the real alarm.
+    maxEventLoopDelay: maxEventLoopDelayMs,
+    pressureHandler: () => { throw new ServiceUnavailableError('The server is overloaded; try again shortly', { retryAfterSeconds: 2 }) }
+  })
+}
+
+/** CORS for `corsOrigins` only (API.md): their preflights get 204 and the Access-Control-* headers; any other origin gets none. */
+async function registerCors (app: FastifyInstance, corsOrigins: readonly string[]): Promise<void> {
   const allowed = new Set(corsOrigins)
   await app.register(cors, {
     // A function, not a list: for any other origin the plugin then adds no Access-Control-* header at all.
@@ -49,12 +63,5 @@ export async function registerHardening (app: FastifyInstance, { corsOrigins, ma
     allowedHeaders: ['Authorization', 'Content-Type', 'If-Match', 'If-None-Match', 'X-Request-Id'],
     exposedHeaders: ['ETag', 'Link', 'Location', 'Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'X-Request-Id'],
     maxAge: 600
-  })
-  if (maxEventLoopDelayMs === 0) return
-  await app.register(underPressure, {
-    // Delay, not utilisation: a busy server (and embedded PGlite, which runs on the main thread) is
-    // near 100% utilised while still answering promptly; a second-long stall is the real alarm.
-    maxEventLoopDelay: maxEventLoopDelayMs,
-    pressureHandler: () => { throw new ServiceUnavailableError('The server is overloaded; try again shortly', { retryAfterSeconds: 2 }) }
   })
 }

@@ -41,6 +41,15 @@ function scrub (details: Record<string, unknown> | undefined): Record<string, un
   return out
 }
 
+/**
+ * An event's details as auditInsertSql's statements take them (text for a `$n::jsonb` parameter):
+ * the same secret-free, shortened object `note()` and `record()` store (keys naming secrets dropped,
+ * strings cut at 256 characters).
+ */
+export function auditDetailsJson (details: Record<string, unknown>): string {
+  return JSON.stringify(scrub(details))
+}
+
 /** Where auditInsertSql finds each value: SQL expressions (placeholders such as `$7`, or columns of its source). */
 export interface AuditInsertColumns {
   /** The event's id (a UUIDv7 made by the caller: newId()). */

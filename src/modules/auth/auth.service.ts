@@ -79,19 +79,23 @@ export function conflictFromUniqueViolation (err: unknown): AppError | undefined
  * session list. Transport-free: routes map its results and errors to HTTP.
  */
 export function createAuthService ({ db, users, clock, hasher, sessions, refreshTokens, accessTokens, policy, audit, throttle, metrics, mfa, notifier, onRegistered, requireEmailVerification = false }: AuthDeps) {
-  /** Starts a session (`amr`: how it authenticated, RFC 8176) and signs its first access token; returns the pair and the session id. */
-  async function issue (tx: Db, user: UserRow, meta: RequestMeta, amr: readonly string[] = ['pwd']): Promise<TokenPair & { sessionId: string }> {
-    const { session, refreshToken } = await sessions.create(tx, user.id, meta, amr)
+  /** The token response of a new session: its first access token (signed here) and refresh token. */
+  async function pairOf (user: UserRow, session: { id: string }, refreshToken: string, amr: readonly string[]): Promise<TokenPair & { sessionId: string }> {
     const accessToken = await accessTokens.sign({ sub: user.id, sid: session.id, email: user.email, role: user.role, amr })
     return { access_token: accessToken, token_type: 'Bearer', expires_in: accessTokens.ttlSeconds, refresh_token: refreshToken, user, sessionId: session.id }
   }
 
-  /** Starts the session of a fully authenticated user: counted, audited (method and amr) after the commit. */
+  /** Starts a session (`amr`: how it authenticated, RFC 8176) and signs its first access token; returns the pair and the session id. */
+  async function issue (tx: Db, user: UserRow, meta: RequestMeta, amr: readonly string[] = ['pwd']): Promise<TokenPair & { sessionId: string }> {
+    const { session, refreshToken } = await sessions.create(tx, user.id, meta, amr)
+    return pairOf(user, session, refreshToken, amr)
+  }
+
+  /** Starts the session of a fully authenticated user: its `login.success` event (method and amr) commits with it; counted. */
   async function startSession (user: UserRow, meta: RequestMeta, how: FirstFactor, amr: readonly string[]): Promise<TokenPair> {
-    const pair = await issue(db, user, meta, amr) // one insert: no transaction needed
+    const { session, refreshToken } = await sessions.startLogin(user.id, meta, amr, { identifier: how.identifier, route: how.route, method: how.method, amr })
+    const pair = await pairOf(user, session, refreshToken, amr)
     metrics.loginSuccess.inc()
-    // After the commit, and never throwing: the audit log cannot make a login fail.
-    await audit.note({ type: 'login.success', actorId: user.id, userId: user.id, meta, details: { session_id: pair.sessionId, identifier: how.identifier, route: how.route, method: how.method, amr } })
     return pair
   }
 

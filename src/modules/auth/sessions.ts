@@ -1,9 +1,10 @@
-import { and, desc, eq, gt, isNull, ne, sql } from 'drizzle-orm'
+import { and, desc, eq, getTableColumns, gt, isNull, ne, sql } from 'drizzle-orm'
 import type { Clock } from '../../core/clock.js'
-import { rawRows, type Db } from '../../core/db.js'
+import { preparedSql, rawRows, type Db } from '../../core/db.js'
 import type { CleanupRule } from '../../jobs/cleanup.js'
 import type { RequestMeta } from '../../core/actor.js'
 import { newId, newSecret, sha256 } from '../../core/ids.js'
+import { auditDetailsJson, auditInsertSql } from '../audit/index.js'
 import type { SessionCache } from './session-cache.js'
 import { sessionsTable, spentRefreshTokensTable, type SessionRow } from './sessions.table.js'
 
@@ -19,6 +20,24 @@ export interface SessionsOptions {
 
 const addSeconds = (date: Date, seconds: number) => new Date(date.getTime() + seconds * 1000)
 const minDate = (a: Date, b: Date) => (a.getTime() <= b.getTime() ? a : b)
+
+/**
+ * A login's session and its `login.success` audit event in one statement (one round trip, one
+ * commit; never one without the other). $1 the session id, $2 the user, $3 the refresh token's hash,
+ * $4 its expiry, $5 now, $6 the session's absolute end, $7 the ip, $8 the user agent, $9 the amr;
+ * the event: $10 its id, $11 its details (JSON).
+ */
+const START_LOGIN_SQL = `
+  with started as (
+    insert into sessions (id, user_id, refresh_hash, refresh_expires_at, created_at, last_used_at, expires_at, ip, user_agent, amr)
+    values ($1::uuid, $2::uuid, $3::text, $4::timestamptz, $5::timestamptz, $5::timestamptz, $6::timestamptz, $7::text, $8::text, $9::text[])
+    returning ${Object.entries(getTableColumns(sessionsTable)).map(([key, column]) => `"${column.name}" as "${key}"`).join(', ')}
+  ), audited as (
+    ${auditInsertSql('login.success', {
+      id: '$10::uuid', createdAt: '$5::timestamptz', actorId: 's.user_id', userId: 's.user_id', ip: '$7::text', userAgent: '$8::text', details: '$11::jsonb'
+    }, 'started s')}
+  )
+  select * from started`
 
 /**
  * Sessions: one per login, kept in PostgreSQL (the source of truth) and mirrored in the session cache.
@@ -56,26 +75,51 @@ export function createSessions ({ db, cache, clock, refreshTtl, sessionMaxAge, a
     } catch {}
   }
 
+  const startLoginStatement = preparedSql<SessionRow>(db, 'session_start_login', START_LOGIN_SQL)
+
+  /** A new session's row (id, first refresh token's hash, expiries) for `userId`, and that token. */
+  function fresh (userId: string, meta: RequestMeta, amr: readonly string[]) {
+    const now = clock.now()
+    const refreshToken = newSecret()
+    const expiresAt = addSeconds(now, sessionMaxAge)
+    const row = {
+      id: newId(),
+      user_id: userId,
+      refresh_hash: sha256(refreshToken),
+      refresh_expires_at: minDate(addSeconds(now, refreshTtl), expiresAt),
+      created_at: now,
+      last_used_at: now,
+      expires_at: expiresAt,
+      ip: meta.ip,
+      user_agent: meta.userAgent?.slice(0, 512) ?? null,
+      amr: [...amr]
+    }
+    return { row, refreshToken }
+  }
+
   const liveConditions = (now: Date) => and(isNull(sessionsTable.revoked_at), gt(sessionsTable.expires_at, now), gt(sessionsTable.refresh_expires_at, now))
 
   return {
     /** Starts a session for a fresh login (`amr`: how it authenticated, RFC 8176); returns it with its first refresh token. */
     async create (tx: Db, userId: string, meta: RequestMeta, amr: readonly string[] = ['pwd']): Promise<{ session: SessionRow, refreshToken: string }> {
-      const now = clock.now()
-      const refreshToken = newSecret()
-      const expiresAt = addSeconds(now, sessionMaxAge)
-      const [session] = await tx.insert(sessionsTable).values({
-        id: newId(),
-        user_id: userId,
-        refresh_hash: sha256(refreshToken),
-        refresh_expires_at: minDate(addSeconds(now, refreshTtl), expiresAt),
-        created_at: now,
-        last_used_at: now,
-        expires_at: expiresAt,
-        ip: meta.ip,
-        user_agent: meta.userAgent?.slice(0, 512) ?? null,
-        amr: [...amr]
-      }).returning()
+      const { row, refreshToken } = fresh(userId, meta, amr)
+      const [session] = await tx.insert(sessionsTable).values(row).returning()
+      if (!session) throw new Error('insert returned no row')
+      return { session, refreshToken }
+    },
+
+    /**
+     * Starts the session of a completed login and records its `login.success` event (actor and subject
+     * the user; `details` plus the session's id, scrubbed like every audit entry) in the same statement.
+     * Returns the session and its first refresh token; rejects with the driver's error, having written
+     * nothing, when the statement fails.
+     */
+    async startLogin (userId: string, meta: RequestMeta, amr: readonly string[], details: Record<string, unknown>): Promise<{ session: SessionRow, refreshToken: string }> {
+      const { row, refreshToken } = fresh(userId, meta, amr)
+      const [session] = await startLoginStatement([
+        row.id, row.user_id, row.refresh_hash, row.refresh_expires_at, row.created_at, row.expires_at, row.ip, row.user_agent, row.amr,
+        newId(), auditDetailsJson({ session_id: row.id, ...details })
+      ])
       if (!session) throw new Error('insert returned no row')
       return { session, refreshToken }
     },

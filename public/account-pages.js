@@ -67,7 +67,8 @@
       show('error', DEAD_LINK)
     } else if (problem.code === 'weak_password') {
       button.disabled = false
-      show('error', 'That password is not accepted: ' + (problem.errors?.[0]?.message ?? 'choose another one') + '.')
+      // The policy's messages follow the field's name ("must be at least 12 characters", "is too common; …").
+      show('error', 'That password ' + (problem.errors?.[0]?.message ?? 'is not accepted; choose another one') + '.')
     } else if (problem.code === 'email_taken') {
       form.hidden = true
       show('error', 'Another account has taken this address meanwhile, so it cannot be used.')

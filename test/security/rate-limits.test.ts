@@ -43,6 +43,30 @@ describe(`rate limits [${storageLabel}]`, () => {
     assert.equal((await login(ctx, newIp(), user.email, user.password)).statusCode, 200, 'another address is unaffected')
   })
 
+  it('when an address has spent the login budget, then its refresh_token grants still work and spend nothing; a password grant with the same budget is refused', async (t) => {
+    const ctx = await buildTestApp(t, ON)
+    const user = await ctx.make.user()
+    const ip = newIp()
+    let refreshToken = user.tokens.refresh_token
+    // Refreshes through the token endpoint first: none of them is a password attempt.
+    for (let i = 0; i < 6; i++) {
+      const res = await ctx.app.inject({ method: 'POST', url: '/v1/auth/token', remoteAddress: ip, headers: FORM, payload: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken }).toString() })
+      assert.equal(res.statusCode, 200, res.body)
+      assert.equal(res.headers['ratelimit-remaining'], undefined, 'no login budget is spent or shown')
+      refreshToken = res.json<{ refresh_token: string }>().refresh_token
+    }
+    for (let i = 0; i < 5; i++) assert.equal((await grant(ctx, ip, user.email, 'wrong password here')).statusCode, 400)
+    // Malformed and unknown grants are not a way around the budget.
+    const credentials = new URLSearchParams({ username: user.email, password: user.password }).toString()
+    for (const form of [`grant_type=pass+word&${credentials}`, credentials, `grant_type=refresh_token&grant_type=password&${credentials}`]) {
+      const res = await ctx.app.inject({ method: 'POST', url: '/v1/auth/token', remoteAddress: ip, headers: FORM, payload: form })
+      assert.equal(res.statusCode, 429, form.split('&')[0])
+    }
+    assert.equal((await grant(ctx, ip, user.email, user.password)).statusCode, 429)
+    const refreshed = await ctx.app.inject({ method: 'POST', url: '/v1/auth/token', remoteAddress: ip, headers: FORM, payload: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken }).toString() })
+    assert.equal(refreshed.statusCode, 200, 'a refresh is not a login attempt')
+  })
+
   it('when an account has 10 failed logins from many addresses, then the next gets 429 even with the right password', async (t) => {
     const ctx = await buildTestApp(t, ON)
     const user = await ctx.make.user()

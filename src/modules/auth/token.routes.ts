@@ -19,6 +19,13 @@ export const MFA_OTP_GRANT = 'urn:taskflow:params:oauth:grant-type:mfa-otp'
 
 const FORM = /^application\/x-www-form-urlencoded\s*(;|$)/i
 
+/**
+ * Grants that are not a password attempt, so they do not spend the login budget (API.md, Abuse
+ * protection: login and the *password grant* share it). Anything else — the password grant, an
+ * unknown, missing or repeated grant_type — spends it.
+ */
+const NOT_PASSWORD_ATTEMPTS: ReadonlySet<unknown> = new Set(['refresh_token', 'authorization_code', MFA_OTP_GRANT])
+
 /** Reads one form parameter: a repeated one is invalid_request (RFC 6749 §3.2), an empty one counts as missing. */
 function param (form: Record<string, unknown>, name: string, required: boolean): string | undefined {
   const value = form[name]
@@ -48,7 +55,12 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService, rateLim
 
   app.post('/token', {
     config: { oauthErrors: true },
-    onRequest: rateLimit,
+    // Once the form is parsed (so the grant is known) and before anything else runs.
+    preValidation: function passwordAttemptsOnly (req, reply, done) {
+      const grant = (req.body as Record<string, unknown> | null | undefined)?.grant_type
+      if (NOT_PASSWORD_ATTEMPTS.has(grant)) { done(); return }
+      return rateLimit.call(this, req, reply, done)
+    },
     schema: {
       tags: ['auth'],
       operationId: 'issueToken',

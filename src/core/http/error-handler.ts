@@ -16,8 +16,13 @@ declare module 'fastify' {
   }
 }
 
+/** A nullable field's schema is `anyOf: [<schema>, null]`: when it fails, Ajv also reports the null branch and the anyOf itself. */
+const branchNoise = (e: AjvError) => e.keyword === 'anyOf' || (e.keyword === 'type' && e.params?.type === 'null')
+
 function fieldErrors (validation: AjvError[], context: string | undefined): FieldError[] {
-  return validation.map((e) => {
+  // Per field, only what was wrong with the value ("must match format …"), not the branches it did not take.
+  const explained = new Set(validation.filter(e => !branchNoise(e)).map(e => e.instancePath ?? ''))
+  return validation.filter(e => !branchNoise(e) || !explained.has(e.instancePath ?? '')).map((e) => {
     const path = (e.instancePath ?? '').replace(/^\//, '').replaceAll('/', '.')
     const params = e.params ?? {}
     if (e.keyword === 'required') return { field: [path, params.missingProperty].filter(Boolean).join('.'), message: 'is required' }

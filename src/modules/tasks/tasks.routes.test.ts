@@ -53,6 +53,11 @@ describe(`tasks routes [${storageLabel}]`, () => {
         assert.equal(res.statusCode, 400, JSON.stringify(payload))
         assert.ok(res.json().errors.some((e: { field: string }) => e.field === field), `${JSON.stringify(payload)} → ${res.body}`)
       }
+      // A nullable field says what is wrong with the value, not which of its schema's branches failed.
+      for (const [dueAt, message] of [['tomorrow', 'must match format "date-time"'], [5, 'must be string']] as const) {
+        const res = await app.inject({ method: 'POST', url: '/v1/tasks', headers: make.bearer(user.tokens.access_token), payload: { title: 'x', due_at: dueAt } })
+        assert.deepEqual(res.json().errors, [{ field: 'due_at', message }])
+      }
       const list = await app.inject({ method: 'GET', url: '/v1/tasks', headers: make.bearer(user.tokens.access_token) })
       assert.deepEqual(list.json().data, [])
     })

@@ -28,4 +28,6 @@ export const pagesRoutes: FastifyPluginAsync = async (app) => {
     app.get(url, { schema: { hide: true } }, async (_req, reply) =>
       reply.type(type).header('content-security-policy', PAGES_CSP).header('referrer-policy', 'no-referrer').send(content))
   }
+  // Browsers ask for it with every page: no icon (204), rather than a 404 in every page's console.
+  app.get('/favicon.ico', { schema: { hide: true } }, async (_req, reply) => reply.code(204).header('cache-control', 'public, max-age=86400').send())
 }

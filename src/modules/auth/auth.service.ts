@@ -211,8 +211,8 @@ export function createAuthService ({ db, users, clock, hasher, sessions, refresh
       }
       const accessToken = await accessTokens.sign({ sub: user.id, sid: result.session.id, email: user.email, role: user.role, amr: result.session.amr })
       metrics.tokenRefresh.inc()
-      // A plain rotation recorded its event in the same statement; a grace answer records it here.
-      if (result.audited !== true) await audit.note({ type: 'token.refresh', actorId: user.id, userId: user.id, meta, details: { session_id: result.session.id, ...(result.grace ? { grace: true } : {}) } })
+      // A plain rotation of an active user's session recorded its event in the same statement; a grace answer records it here.
+      if (result.grace) await audit.note({ type: 'token.refresh', actorId: user.id, userId: user.id, meta, details: { session_id: result.session.id, ...(result.grace ? { grace: true } : {}) } })
       return { access_token: accessToken, token_type: 'Bearer', expires_in: accessTokens.ttlSeconds, refresh_token: result.refreshToken, user }
     }),
 

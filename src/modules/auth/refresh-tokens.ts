@@ -14,7 +14,7 @@ import { sessionsTable, spentRefreshTokensTable, type SessionRow } from './sessi
  * just-replaced token answered within the window), already spent (reused: its session is now revoked), or unknown.
  */
 export type RotateResult =
-  | { kind: 'rotated', session: Pick<SessionRow, 'id' | 'user_id' | 'amr'>, refreshToken: string, grace: boolean, user?: UserRow | undefined, audited?: boolean }
+  | { kind: 'rotated', session: Pick<SessionRow, 'id' | 'user_id' | 'amr'>, refreshToken: string, grace: boolean, user?: UserRow | undefined }
   | { kind: 'reused', session: SessionRow }
   | { kind: 'invalid' }
 
@@ -133,7 +133,7 @@ export function createRefreshTokens ({ db, clock, sessions, refreshTtl, graceSec
       ])
       if (row) {
         const { rotated_session_id: id, rotated_user_id: userId, rotated_amr: amr, ...user } = row
-        return { kind: 'rotated', session: { id, user_id: userId, amr }, refreshToken: next, grace: false, user: user.id === null ? undefined : user, audited: user.is_active === true }
+        return { kind: 'rotated', session: { id, user_id: userId, amr }, refreshToken: next, grace: false, user: user.id === null ? undefined : user }
       }
       const graced = await withinGrace(presented, hash, now)
       if (graced) return graced
